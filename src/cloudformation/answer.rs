@@ -1,0 +1,123 @@
+//! The answer CloudFormation reads from the response bucket.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::event::Envelope;
+
+/// CloudFormation refuses a larger answer ("Response object is too long").
+pub const MAX_BODY_BYTES: usize = 4096;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Status {
+    Success,
+    Failed,
+}
+
+/// The body of the PUT. Absent fields are left out, never `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Answer {
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub physical_resource_id: String,
+    pub stack_id: String,
+    pub request_id: String,
+    pub logical_resource_id: String,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub data: BTreeMap<String, String>,
+}
+
+impl Answer {
+    pub fn success(envelope: &Envelope, physical_resource_id: String, data: BTreeMap<String, String>) -> Self {
+        Answer {
+            status: Status::Success,
+            reason: None,
+            physical_resource_id,
+            stack_id: envelope.stack_id.clone(),
+            request_id: envelope.request_id.clone(),
+            logical_resource_id: envelope.logical_resource_id.clone(),
+            data,
+        }
+    }
+
+    pub fn failed(envelope: &Envelope, physical_resource_id: String, reason: String) -> Self {
+        Answer {
+            status: Status::Failed,
+            reason: Some(reason),
+            physical_resource_id,
+            stack_id: envelope.stack_id.clone(),
+            request_id: envelope.request_id.clone(),
+            logical_resource_id: envelope.logical_resource_id.clone(),
+            data: BTreeMap::new(),
+        }
+    }
+
+    /// The JSON body, within [`MAX_BODY_BYTES`] by shortening the Reason at a
+    /// character boundary. Ids are copied verbatim and never cut: an event
+    /// whose ids alone are too long gets its answer as it is.
+    pub fn body(&self) -> Vec<u8> {
+        let body = serde_json::to_vec(self).expect("an answer of strings always serializes");
+        let Some(reason) = self.reason.as_deref().filter(|_| body.len() > MAX_BODY_BYTES) else {
+            return body;
+        };
+        const MARK: &str = " [...]";
+        let over = body.len() - MAX_BODY_BYTES;
+        let mut shortened = self.clone();
+        let mut keep = reason.len().saturating_sub(over + MARK.len());
+        loop {
+            while !reason.is_char_boundary(keep) {
+                keep -= 1;
+            }
+            shortened.reason = Some(format!("{}{MARK}", &reason[..keep]));
+            let body = serde_json::to_vec(&shortened).expect("an answer of strings always serializes");
+            // JSON escapes may make the shortened text longer than its bytes.
+            if body.len() <= MAX_BODY_BYTES || keep == 0 {
+                return body;
+            }
+            keep = keep.saturating_sub(body.len() - MAX_BODY_BYTES);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn envelope() -> Envelope {
+        Envelope {
+            request_id: "r".into(),
+            stack_id: "s".into(),
+            logical_resource_id: "L".into(),
+            ..Envelope::default()
+        }
+    }
+
+    #[test]
+    fn success_has_no_reason_and_no_nulls() {
+        let data = [("Version".to_owned(), "1".to_owned())].into();
+        let body: Value = serde_json::from_slice(&Answer::success(&envelope(), "arn".into(), data).body()).unwrap();
+        assert_eq!(body["Status"], "SUCCESS");
+        assert!(body.get("Reason").is_none());
+        assert_eq!(body["Data"]["Version"], "1");
+        assert!(!serde_json::to_string(&body).unwrap().contains("null"));
+    }
+
+    #[test]
+    fn a_long_non_ascii_reason_is_cut_at_a_character_boundary() {
+        let reason = "é\"\u{1F600}\n".repeat(3000);
+        let body = Answer::failed(&envelope(), "p".into(), reason).body();
+        assert!(body.len() <= MAX_BODY_BYTES, "{}", body.len());
+        let parsed: Value = serde_json::from_slice(&body).unwrap();
+        assert!(parsed["Reason"].as_str().unwrap().ends_with("[...]"));
+        assert!(
+            body.len() > MAX_BODY_BYTES - 16,
+            "the Reason keeps as much as fits: {}",
+            body.len()
+        );
+    }
+}

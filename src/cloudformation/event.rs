@@ -1,0 +1,102 @@
+//! The event, parsed in two stages: the fields needed to answer are read
+//! leniently from raw JSON first, so that an event the typed parse rejects
+//! still gets its FAILED answer.
+
+use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
+use serde_json::Value;
+
+/// What an answer needs, whatever else is wrong with the event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Envelope {
+    pub request_type: Option<String>,
+    pub response_url: Option<String>,
+    pub stack_id: String,
+    pub request_id: String,
+    pub logical_resource_id: String,
+    pub physical_resource_id: Option<String>,
+}
+
+impl Envelope {
+    pub fn from_value(event: &Value) -> Self {
+        let text = |name: &str| event.get(name).and_then(Value::as_str).map(str::to_owned);
+        Envelope {
+            request_type: text("RequestType"),
+            response_url: text("ResponseURL"),
+            stack_id: text("StackId").unwrap_or_default(),
+            request_id: text("RequestId").unwrap_or_default(),
+            logical_resource_id: text("LogicalResourceId").unwrap_or_default(),
+            physical_resource_id: text("PhysicalResourceId").filter(|id| !id.is_empty()),
+        }
+    }
+}
+
+/// A request the lifecycle can act on.
+pub type Request = CloudFormationCustomResourceRequest<Value, Value>;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventError {
+    #[error("unknown RequestType {0:?}: expected Create, Update or Delete")]
+    UnknownRequestType(String),
+    #[error("the event has no RequestType: expected Create, Update or Delete")]
+    NoRequestType,
+    #[error("the event is not a valid CloudFormation custom resource request: {0}")]
+    Malformed(String),
+}
+
+/// The typed request, once the envelope has been taken.
+pub fn parse(event: Value, envelope: &Envelope) -> Result<Request, EventError> {
+    match envelope.request_type.as_deref() {
+        Some("Create" | "Update" | "Delete") => {}
+        Some(other) => return Err(EventError::UnknownRequestType(other.chars().take(64).collect())),
+        None => return Err(EventError::NoRequestType),
+    }
+    serde_json::from_value(event).map_err(|e| EventError::Malformed(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn create() -> Value {
+        json!({
+            "RequestType": "Create",
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:f",
+            "ResponseURL": "https://bucket.s3.amazonaws.com/path?X-Amz-Signature=abc",
+            "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/s/1",
+            "RequestId": "r-1",
+            "ResourceType": "Custom::SageMakerImageVersion",
+            "LogicalResourceId": "Version",
+            "ResourceProperties": {"ServiceToken": "x", "ImageName": "img"}
+        })
+    }
+
+    #[test]
+    fn a_full_event_parses_with_undocumented_fields_tolerated() {
+        let mut event = create();
+        event["SomethingNew"] = json!(1);
+        let envelope = Envelope::from_value(&event);
+        assert_eq!(envelope.request_id, "r-1");
+        assert!(matches!(parse(event, &envelope), Ok(Request::Create(_))));
+    }
+
+    #[test]
+    fn an_unknown_request_type_is_named() {
+        let mut event = create();
+        event["RequestType"] = json!("Upsert");
+        let envelope = Envelope::from_value(&event);
+        assert_eq!(
+            parse(event, &envelope),
+            Err(EventError::UnknownRequestType("Upsert".into()))
+        );
+    }
+
+    #[test]
+    fn a_malformed_event_keeps_what_an_answer_needs() {
+        let event = json!({"RequestType": "Update", "ResponseURL": "https://x/y", "RequestId": "r-2",
+            "StackId": "s", "LogicalResourceId": "L", "PhysicalResourceId": "p"});
+        let envelope = Envelope::from_value(&event);
+        assert_eq!(envelope.physical_resource_id.as_deref(), Some("p"));
+        assert!(matches!(parse(event, &envelope), Err(EventError::Malformed(_))));
+    }
+}

@@ -1,0 +1,74 @@
+//! The time an invocation has: until a safe margin before the Lambda
+//! deadline to work, and until just before it to deliver the answer.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
+
+/// When the deadline has already passed on arrival (`cargo lambda watch`
+/// sends a constant in the past) it is unknown: work this long instead.
+pub const FALLBACK_BUDGET: Duration = Duration::from_secs(300);
+
+/// Kept back for answering: a tenth of the time, between 1 and 10 seconds.
+const MIN_RESERVE: Duration = Duration::from_secs(1);
+const MAX_RESERVE: Duration = Duration::from_secs(10);
+/// The PUT stops this long before the deadline, so the process is not frozen
+/// mid-request.
+const FINAL_MARGIN: Duration = Duration::from_millis(150);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// SageMaker work stops here, and the request is answered "timed out".
+    pub work_until: Instant,
+    /// The answer's PUT and its retries stop here.
+    pub answer_until: Instant,
+    pub total: Duration,
+}
+
+impl Budget {
+    /// From the runtime's `Lambda-Runtime-Deadline-Ms` (epoch milliseconds).
+    pub fn from_deadline_ms(deadline_ms: u64) -> Self {
+        let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+        let left = deadline.duration_since(SystemTime::now()).unwrap_or_default();
+        Self::with_time_left(if left.is_zero() { FALLBACK_BUDGET } else { left })
+    }
+
+    pub fn with_time_left(left: Duration) -> Self {
+        let now = Instant::now();
+        let reserve = (left / 10).clamp(MIN_RESERVE, MAX_RESERVE).min(left / 2);
+        Budget {
+            work_until: now + left.saturating_sub(reserve),
+            answer_until: now + left.saturating_sub(FINAL_MARGIN.min(reserve / 2)),
+            total: left,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_already_passed_means_the_fallback_budget() {
+        let budget = Budget::from_deadline_ms(123);
+        assert_eq!(budget.total, FALLBACK_BUDGET);
+    }
+
+    #[test]
+    fn work_stops_a_safe_margin_before_the_answer_deadline() {
+        let now = Instant::now();
+        let long = Budget::with_time_left(Duration::from_secs(600));
+        assert!(long.work_until <= now + Duration::from_secs(590) + Duration::from_millis(50));
+        let short = Budget::with_time_left(Duration::from_secs(4));
+        assert!(short.work_until <= now + Duration::from_secs(3) + Duration::from_millis(50));
+        assert!(short.answer_until > short.work_until);
+        assert!(short.answer_until <= now + Duration::from_secs(4));
+    }
+
+    #[test]
+    fn a_deadline_in_the_future_is_used() {
+        let in_a_minute = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60);
+        let budget = Budget::from_deadline_ms(in_a_minute.as_millis() as u64);
+        assert!(budget.total <= Duration::from_secs(60) && budget.total > Duration::from_secs(58));
+    }
+}

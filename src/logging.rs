@@ -1,0 +1,24 @@
+//! Structured logs: JSON when Lambda's log format is JSON, plain text
+//! otherwise; `RUST_LOG`, else `AWS_LAMBDA_LOG_LEVEL`, else `info`.
+
+use tracing_subscriber::EnvFilter;
+
+pub fn init() {
+    let level = std::env::var("RUST_LOG")
+        .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL").map(|l| l.to_ascii_lowercase()))
+        .unwrap_or_else(|_| "info".to_owned());
+    // The signer's debug output holds the canonical request and its headers:
+    // never let it reach the logs, whatever level is asked for.
+    let filter = EnvFilter::try_new(&level)
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        .add_directive("aws_sigv4=off".parse().expect("static directive"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .without_time();
+    if std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        builder.json().with_current_span(true).with_span_list(false).init();
+    } else {
+        builder.init();
+    }
+}

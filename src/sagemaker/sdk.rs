@@ -1,0 +1,268 @@
+//! [`ImageVersions`] over `aws-sdk-sagemaker`, and the clients it needs, one
+//! per region, built once from `aws-config`'s default chain.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_sagemaker::Client;
+use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sagemaker::operation::describe_image_version::DescribeImageVersionOutput;
+use aws_sdk_sagemaker::types::{JobType, Processor, VendorGuidance};
+use tokio::sync::OnceCell;
+
+use super::{ApiError, ErrorKind, ImageVersions, NewVersion, Regions, VersionState, VersionStatus, VersionUpdate};
+use crate::properties::Metadata;
+
+/// A hung connection must not use up the whole Lambda budget: each attempt
+/// is cut short and retried by the SDK, then by the lifecycle.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Clients by region. The shared configuration is loaded on first use, not
+/// at start-up, so that a cold start does no work an event may not need.
+#[derive(Default)]
+pub struct Clients {
+    config: OnceCell<SdkConfig>,
+    by_region: Mutex<HashMap<String, SdkImageVersions>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("no AWS region is configured for the function: set the Region property or the AWS_REGION environment variable")]
+pub struct NoRegion;
+
+impl Clients {
+    async fn config(&self) -> &SdkConfig {
+        self.config
+            .get_or_init(|| async {
+                aws_config::defaults(BehaviorVersion::latest())
+                    .timeout_config(
+                        TimeoutConfig::builder()
+                            .connect_timeout(CONNECT_TIMEOUT)
+                            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                            .build(),
+                    )
+                    .load()
+                    .await
+            })
+            .await
+    }
+}
+
+impl Regions for Clients {
+    type Api = SdkImageVersions;
+
+    async fn default_region(&self) -> Result<String, NoRegion> {
+        self.config().await.region().map(|r| r.to_string()).ok_or(NoRegion)
+    }
+
+    /// The client for `region`, made on first use and kept for later events.
+    async fn api(&self, region: &str) -> SdkImageVersions {
+        let config = self.config().await;
+        let mut by_region = self.by_region.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        by_region
+            .entry(region.to_owned())
+            .or_insert_with(|| {
+                let conf = aws_sdk_sagemaker::config::Builder::from(config)
+                    .region(Region::new(region.to_owned()))
+                    .build();
+                SdkImageVersions {
+                    client: Client::from_conf(conf),
+                }
+            })
+            .clone()
+    }
+}
+
+/// [`ImageVersions`] through the real SDK.
+#[derive(Clone, Debug)]
+pub struct SdkImageVersions {
+    client: Client,
+}
+
+impl SdkImageVersions {
+    pub fn new(client: Client) -> Self {
+        SdkImageVersions { client }
+    }
+}
+
+/// Classifies an SDK error by its code and status, never by its message.
+fn api_error<E>(operation: &'static str, err: SdkError<E>) -> ApiError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match &err {
+        SdkError::ServiceError(context) => {
+            let code = context.err().code().unwrap_or("Unknown").to_owned();
+            let status = context.raw().status().as_u16();
+            let kind = match code.as_str() {
+                "ResourceNotFound" => ErrorKind::NotFound,
+                "ResourceInUse" => ErrorKind::InUse,
+                "ThrottlingException"
+                | "Throttling"
+                | "ThrottledException"
+                | "RequestLimitExceeded"
+                | "TooManyRequestsException"
+                | "RequestThrottledException" => ErrorKind::Transient,
+                _ if status >= 500 => ErrorKind::Transient,
+                _ => ErrorKind::Rejected,
+            };
+            let message = context.err().message().unwrap_or("(no message)").to_owned();
+            ApiError {
+                kind,
+                operation,
+                code,
+                message,
+            }
+        }
+        SdkError::ConstructionFailure(_) => ApiError {
+            kind: ErrorKind::Rejected,
+            operation,
+            code: "RequestNotBuilt".to_owned(),
+            message: DisplayErrorContext(&err).to_string(),
+        },
+        _ => ApiError {
+            kind: ErrorKind::Transient,
+            operation,
+            code: "NoResponse".to_owned(),
+            message: DisplayErrorContext(&err).to_string(),
+        },
+    }
+}
+
+fn state_of(out: DescribeImageVersionOutput) -> VersionState {
+    VersionState {
+        arn: out.image_version_arn().unwrap_or_default().to_owned(),
+        image_arn: out.image_arn().unwrap_or_default().to_owned(),
+        version: out.version().unwrap_or_default(),
+        status: VersionStatus::from_wire(out.image_version_status().map(|s| s.as_str()).unwrap_or_default()),
+        failure_reason: out.failure_reason().map(str::to_owned),
+        container_image: out.container_image().unwrap_or_default().to_owned(),
+        metadata: Metadata {
+            horovod: out.horovod(),
+            job_type: out.job_type().map(|v| v.as_str().to_owned()),
+            ml_framework: out.ml_framework().map(str::to_owned),
+            programming_lang: out.programming_lang().map(str::to_owned),
+            processor: out.processor().map(|v| v.as_str().to_owned()),
+            release_notes: out.release_notes().map(str::to_owned),
+            vendor_guidance: out.vendor_guidance().map(|v| v.as_str().to_owned()),
+        },
+    }
+}
+
+impl ImageVersions for SdkImageVersions {
+    async fn create(&self, new: &NewVersion<'_>) -> Result<String, ApiError> {
+        const OP: &str = "CreateImageVersion";
+        let m = new.metadata;
+        let out = self
+            .client
+            .create_image_version()
+            .image_name(new.image_name)
+            .base_image(new.base_image)
+            .client_token(new.client_token)
+            .set_aliases((!new.aliases.is_empty()).then(|| new.aliases.clone()))
+            .set_horovod(m.horovod)
+            .set_job_type(m.job_type.as_deref().map(JobType::from))
+            .set_ml_framework(m.ml_framework.clone())
+            .set_programming_lang(m.programming_lang.clone())
+            .set_processor(m.processor.as_deref().map(Processor::from))
+            .set_release_notes(m.release_notes.clone())
+            .set_vendor_guidance(m.vendor_guidance.as_deref().map(VendorGuidance::from))
+            .send()
+            .await
+            .map_err(|e| api_error(OP, e))?;
+        out.image_version_arn().map(str::to_owned).ok_or_else(|| ApiError {
+            kind: ErrorKind::Rejected,
+            operation: OP,
+            code: "MissingImageVersionArn".to_owned(),
+            message: "the response has no ImageVersionArn".to_owned(),
+        })
+    }
+
+    async fn describe(&self, image_name: &str, version: i32) -> Result<VersionState, ApiError> {
+        self.client
+            .describe_image_version()
+            .image_name(image_name)
+            .version(version)
+            .send()
+            .await
+            .map(state_of)
+            .map_err(|e| api_error("DescribeImageVersion", e))
+    }
+
+    async fn holder_of(&self, image_name: &str, alias: &str) -> Result<Option<i32>, ApiError> {
+        match self
+            .client
+            .describe_image_version()
+            .image_name(image_name)
+            .alias(alias)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.version()),
+            Err(e) => match api_error("DescribeImageVersion", e) {
+                ApiError {
+                    kind: ErrorKind::NotFound,
+                    ..
+                } => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn update(&self, image_name: &str, version: i32, update: &VersionUpdate) -> Result<(), ApiError> {
+        let m = &update.metadata;
+        let non_empty = |aliases: &Vec<String>| (!aliases.is_empty()).then(|| aliases.clone());
+        self.client
+            .update_image_version()
+            .image_name(image_name)
+            .version(version)
+            .set_aliases_to_add(non_empty(&update.aliases_to_add))
+            .set_aliases_to_delete(non_empty(&update.aliases_to_delete))
+            .set_horovod(m.horovod)
+            .set_job_type(m.job_type.as_deref().map(JobType::from))
+            .set_ml_framework(m.ml_framework.clone())
+            .set_programming_lang(m.programming_lang.clone())
+            .set_processor(m.processor.as_deref().map(Processor::from))
+            .set_release_notes(m.release_notes.clone())
+            .set_vendor_guidance(m.vendor_guidance.as_deref().map(VendorGuidance::from))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| api_error("UpdateImageVersion", e))
+    }
+
+    async fn delete(&self, image_name: &str, version: i32) -> Result<(), ApiError> {
+        self.client
+            .delete_image_version()
+            .image_name(image_name)
+            .version(version)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| api_error("DeleteImageVersion", e))
+    }
+
+    async fn aliases(&self, image_name: &str, version: Option<i32>) -> Result<BTreeSet<String>, ApiError> {
+        let mut aliases = BTreeSet::new();
+        let mut next_token = None;
+        loop {
+            let page = self
+                .client
+                .list_aliases()
+                .image_name(image_name)
+                .set_version(version)
+                .set_next_token(next_token)
+                .send()
+                .await
+                .map_err(|e| api_error("ListAliases", e))?;
+            aliases.extend(page.sage_maker_image_version_aliases().iter().cloned());
+            match page.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(aliases),
+            }
+        }
+    }
+}

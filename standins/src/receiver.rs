@@ -1,0 +1,429 @@
+//! The CloudFormation response bucket: behaves like S3 answering a pre-signed PUT.
+//!
+//! URLs issued by [`ResponseReceiver::response_url`] are checked byte for byte: a
+//! PUT whose raw path decodes to an issued path but is spelled differently, or
+//! whose query differs, gets S3's 403 `SignatureDoesNotMatch`. Any other path is
+//! accepted (for hand-made events) and recorded.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response};
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+use crate::http::{self, Abort, Body, Handler, Reply, ServerHandle};
+
+/// The logical resource id used in issued URLs.
+pub const DEFAULT_LOGICAL_ID: &str = "ImageVersion";
+
+/// The stack ARN used in issued URLs.
+pub const STACK_ARN: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/demo/1a2b";
+
+/// One request received by the bucket (accepted or refused).
+#[derive(Clone, Debug)]
+pub struct Put {
+    pub method: String,
+    /// Raw request path, exactly as received (not decoded).
+    pub path: String,
+    /// Raw query string (without `?`), empty when none.
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Status the receiver answered (0 for a hung request).
+    pub status: u16,
+    pub at: Instant,
+}
+
+impl Put {
+    /// Parses the body as JSON.
+    pub fn body_json(&self) -> serde_json::Result<Value> {
+        serde_json::from_slice(&self.body)
+    }
+
+    /// The body as (lossy) text.
+    pub fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// First header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether this request is for `request_id` (raw or decoded path ends with it).
+    pub fn is_for(&self, request_id: &str) -> bool {
+        self.path.ends_with(request_id) || http::percent_decode(&self.path).ends_with(request_id)
+    }
+
+    fn to_json(&self) -> Value {
+        let headers: serde_json::Map<String, Value> = self.headers.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
+        json!({
+            "Method": self.method,
+            "Path": self.path,
+            "Query": self.query,
+            "Headers": headers,
+            "Body": self.body_text(),
+            "Status": self.status,
+        })
+    }
+}
+
+struct Issued {
+    request_id: String,
+    query: String,
+}
+
+#[derive(Default)]
+struct State {
+    puts: Vec<Put>,
+    /// raw path → issued URL
+    issued: HashMap<String, Issued>,
+    /// decoded path → raw path
+    issued_decoded: HashMap<String, String>,
+    /// (status, remaining)
+    fail: Vec<(u16, u32)>,
+    hang: u32,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    notify: Notify,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The response bucket. Cheap to clone; the server stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct ResponseReceiver {
+    inner: Arc<Inner>,
+    server: Arc<ServerHandle>,
+}
+
+impl std::fmt::Debug for ResponseReceiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseReceiver")
+            .field("endpoint", &self.endpoint())
+            .finish()
+    }
+}
+
+impl ResponseReceiver {
+    /// Starts on `127.0.0.1:0`. Panics if it cannot bind.
+    pub async fn start() -> ResponseReceiver {
+        Self::start_on("127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("cannot start the response receiver")
+    }
+
+    pub async fn start_on(addr: SocketAddr) -> std::io::Result<ResponseReceiver> {
+        Self::start_blocking(addr)
+    }
+
+    /// Same as [`ResponseReceiver::start_on`], usable outside async code.
+    pub fn start_blocking(addr: SocketAddr) -> std::io::Result<ResponseReceiver> {
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State::default()),
+            notify: Notify::new(),
+        });
+        let for_handler = inner.clone();
+        let handler: Handler = Arc::new(move |req| {
+            let inner = for_handler.clone();
+            Box::pin(async move { handle(inner, req).await })
+        });
+        let server = http::serve("receiver", addr, handler)?;
+        Ok(ResponseReceiver {
+            inner,
+            server: Arc::new(server),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.server.addr
+    }
+
+    pub fn stop(&self) {
+        self.server.stop();
+    }
+
+    /// A pre-signed-looking URL for `request_id` (logical id [`DEFAULT_LOGICAL_ID`]).
+    pub fn response_url(&self, request_id: &str) -> String {
+        self.response_url_for(DEFAULT_LOGICAL_ID, request_id)
+    }
+
+    /// A pre-signed-looking URL for `request_id` and `logical_id`, shaped like the ones
+    /// CloudFormation issues (percent-encoded path, SigV4 query parameters).
+    pub fn response_url_for(&self, logical_id: &str, request_id: &str) -> String {
+        let key = format!("{STACK_ARN}|{logical_id}|{request_id}");
+        let path = format!(
+            "/cloudformation-custom-resource-response-useast1/{}",
+            http::percent_encode_path(&key)
+        );
+        let query = format!(
+            "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261127T000000Z&X-Amz-SignedHeaders=host&X-Amz-Expires=7200&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261127%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature={}",
+            http::hex64(request_id)
+        );
+        let mut st = self.inner.lock();
+        st.issued_decoded.insert(http::percent_decode(&path), path.clone());
+        st.issued.insert(
+            path.clone(),
+            Issued {
+                request_id: request_id.to_string(),
+                query: query.clone(),
+            },
+        );
+        format!("{}{path}?{query}", self.endpoint())
+    }
+
+    /// Answers `status` (e.g. 500, 403, 503) to the next `n` PUTs.
+    pub fn fail_next(&self, n: u32, status: u16) {
+        if n > 0 {
+            self.inner.lock().fail.push((status, n));
+        }
+    }
+
+    /// Never answers the next `n` PUTs (holds the connection until the client goes away).
+    pub fn hang_next(&self, n: u32) {
+        self.inner.lock().hang += n;
+    }
+
+    /// Every request received (admin routes excepted), in order.
+    pub fn puts(&self) -> Vec<Put> {
+        self.inner.lock().puts.clone()
+    }
+
+    /// The requests answered 200.
+    pub fn accepted(&self) -> Vec<Put> {
+        self.inner
+            .lock()
+            .puts
+            .iter()
+            .filter(|p| p.status == 200)
+            .cloned()
+            .collect()
+    }
+
+    /// Number of requests (any status) for `request_id`.
+    pub fn count_for(&self, request_id: &str) -> usize {
+        self.inner.lock().puts.iter().filter(|p| p.is_for(request_id)).count()
+    }
+
+    /// Number of accepted (200) requests for `request_id`.
+    pub fn accepted_count_for(&self, request_id: &str) -> usize {
+        self.inner
+            .lock()
+            .puts
+            .iter()
+            .filter(|p| p.status == 200 && p.is_for(request_id))
+            .count()
+    }
+
+    pub fn clear(&self) {
+        self.inner.lock().puts.clear();
+    }
+
+    /// Waits for the first accepted PUT for `request_id` (path ending with it).
+    pub async fn wait_for(&self, request_id: &str, timeout: Duration) -> Option<Put> {
+        wait_for(&self.inner, request_id, timeout).await
+    }
+}
+
+async fn wait_for(inner: &Inner, request_id: &str, timeout: Duration) -> Option<Put> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let notified = inner.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if let Some(p) = inner
+            .lock()
+            .puts
+            .iter()
+            .find(|p| p.status == 200 && p.is_for(request_id))
+        {
+            return Some(p.clone());
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return None;
+        }
+    }
+}
+
+fn s3_error(status: u16, code: &str, message: &str, extra: &str) -> Response<Body> {
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message>{extra}<RequestId>{}</RequestId></Error>",
+        &http::hex64(&http::new_id())[..16].to_uppercase()
+    );
+    http::response(status, &[("content-type", "application/xml")], xml)
+}
+
+fn signature_mismatch() -> Response<Body> {
+    s3_error(
+        403,
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+        "",
+    )
+}
+
+async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Reply {
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    if path.starts_with("/_receiver/") {
+        return Ok(admin(&inner, req, &path, &query).await);
+    }
+    let method = req.method().clone();
+    let headers: Vec<(String, String)> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let content_type = header("content-type");
+    let chunked = header("transfer-encoding").is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
+    let has_length = header("content-length").is_some();
+    let body = http::read_body(req.into_body()).await.to_vec();
+
+    let (reply, hang) = {
+        let mut st = inner.lock();
+        let mut hang = false;
+        let reply = if method != Method::PUT {
+            s3_error(
+                405,
+                "MethodNotAllowed",
+                "The specified method is not allowed against this resource.",
+                &format!("<Method>{method}</Method><ResourceType>OBJECT</ResourceType>"),
+            )
+        } else if let Some(i) = st.fail.iter().position(|(_, n)| *n > 0) {
+            let status = st.fail[i].0;
+            st.fail[i].1 -= 1;
+            if st.fail[i].1 == 0 {
+                st.fail.remove(i);
+            }
+            let (code, message) = match status {
+                403 => ("AccessDenied", "Access Denied"),
+                404 => ("NoSuchKey", "The specified key does not exist."),
+                503 => ("SlowDown", "Please reduce your request rate."),
+                _ => ("InternalError", "We encountered an internal error. Please try again."),
+            };
+            s3_error(status, code, message, "")
+        } else if st.hang > 0 {
+            st.hang -= 1;
+            hang = true;
+            http::response(200, &[], "")
+        } else if content_type.as_deref().is_some_and(|v| !v.is_empty()) {
+            signature_mismatch()
+        } else if chunked {
+            s3_error(
+                501,
+                "NotImplemented",
+                "A header you provided implies functionality that is not implemented",
+                "<Header>Transfer-Encoding</Header>",
+            )
+        } else if !has_length {
+            s3_error(
+                411,
+                "MissingContentLength",
+                "You must provide the Content-Length HTTP header.",
+                "",
+            )
+        } else if let Some(issued) = st.issued.get(&path) {
+            if issued.query != query {
+                signature_mismatch()
+            } else {
+                accepted_reply(&issued.request_id)
+            }
+        } else if st.issued_decoded.contains_key(&http::percent_decode(&path)) {
+            // An issued URL whose path was re-encoded or decoded on the way.
+            signature_mismatch()
+        } else {
+            accepted_reply("")
+        };
+        st.puts.push(Put {
+            method: method.to_string(),
+            path,
+            query,
+            headers,
+            body,
+            status: if hang { 0 } else { reply.status().as_u16() },
+            at: Instant::now(),
+        });
+        (reply, hang)
+    };
+    inner.notify.notify_waiters();
+    if hang {
+        tokio::time::sleep(http::HANG_FOR).await;
+        return Err(Abort);
+    }
+    Ok(reply)
+}
+
+fn accepted_reply(seed: &str) -> Response<Body> {
+    let etag = format!("\"{}\"", &http::hex64(seed)[..32]);
+    http::response(200, &[("etag", &etag), ("x-amz-request-id", &http::new_id())], "")
+}
+
+async fn admin(inner: &Inner, req: Request<Incoming>, path: &str, query: &str) -> Response<Body> {
+    let method = req.method().clone();
+    let raw = http::read_body(req.into_body()).await;
+    match (&method, path) {
+        (&Method::GET, "/_receiver/puts") => {
+            let puts: Vec<Value> = inner.lock().puts.iter().map(Put::to_json).collect();
+            http::json_response(200, &Value::Array(puts))
+        }
+        (&Method::GET, "/_receiver/wait") => {
+            let Some(id) = http::query_param(Some(query), "request_id") else {
+                return http::json_response(400, &json!({"message": "request_id is required"}));
+            };
+            let ms = http::query_param(Some(query), "timeout_ms")
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(30_000);
+            match wait_for(inner, &id, Duration::from_millis(ms)).await {
+                Some(p) => http::json_response(200, &p.to_json()),
+                None => http::json_response(404, &json!({"message": format!("no accepted PUT for {id}")})),
+            }
+        }
+        (&Method::POST, "/_receiver/faults") => {
+            let body: Value = serde_json::from_slice(&raw).unwrap_or(json!({}));
+            let count = body.get("Count").and_then(Value::as_u64).unwrap_or(1) as u32;
+            if body.get("Hang").and_then(Value::as_bool) == Some(true) {
+                inner.lock().hang += count;
+            } else {
+                let status = body.get("Status").and_then(Value::as_u64).unwrap_or(500) as u16;
+                if count > 0 {
+                    inner.lock().fail.push((status, count));
+                }
+            }
+            http::json_response(200, &json!({}))
+        }
+        (&Method::POST, "/_receiver/clear") => {
+            inner.lock().puts.clear();
+            http::json_response(200, &json!({}))
+        }
+        _ => http::json_response(404, &json!({"message": format!("no admin route {method} {path}")})),
+    }
+}

@@ -1,0 +1,296 @@
+//! The Lambda Runtime API (`2018-06-01`), driven by the test: [`RuntimeApi::invoke`]
+//! queues an event, the function long-polls `invocation/next`, and its
+//! `response`/`error` POST completes the invocation.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response};
+use serde_json::json;
+use tokio::sync::{Notify, oneshot};
+
+use crate::http::{self, Body, Handler, Reply, ServerHandle};
+
+/// The function ARN reported in `Lambda-Runtime-Invoked-Function-Arn`.
+pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:sagemaker-image-version";
+
+/// The invocation deadline handed to the function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deadline {
+    /// This long after the function picks the invocation up.
+    In(Duration),
+    /// A fixed epoch-milliseconds value (`AtEpochMs(1)` mimics `cargo lambda watch`).
+    AtEpochMs(u64),
+}
+
+/// How the function answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Body of `POST .../response`.
+    Response(Vec<u8>),
+    /// Body of `POST .../error` (or a note if the Runtime API went away).
+    Error(Vec<u8>),
+}
+
+impl Outcome {
+    pub fn is_response(&self) -> bool {
+        matches!(self, Outcome::Response(_))
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            Outcome::Response(b) | Outcome::Error(b) => b,
+        }
+    }
+
+    /// The body parsed as JSON.
+    pub fn json(&self) -> serde_json::Result<serde_json::Value> {
+        serde_json::from_slice(self.bytes())
+    }
+}
+
+struct Pending {
+    id: String,
+    payload: Vec<u8>,
+    deadline: Deadline,
+    tx: oneshot::Sender<Outcome>,
+}
+
+#[derive(Default)]
+struct State {
+    queue: VecDeque<Pending>,
+    in_flight: HashMap<String, oneshot::Sender<Outcome>>,
+    polls: usize,
+    first_poll_at: Option<Instant>,
+    init_errors: Vec<String>,
+    delivered: Vec<String>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    notify: Notify,
+}
+
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The Runtime API. Cheap to clone; the server stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct RuntimeApi {
+    inner: Arc<Inner>,
+    server: Arc<ServerHandle>,
+}
+
+impl std::fmt::Debug for RuntimeApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeApi").field("address", &self.address()).finish()
+    }
+}
+
+impl RuntimeApi {
+    /// Starts on `127.0.0.1:0`. Panics if it cannot bind.
+    pub async fn start() -> RuntimeApi {
+        Self::start_blocking("127.0.0.1:0".parse().unwrap()).expect("cannot start the Runtime API")
+    }
+
+    pub async fn start_on(addr: SocketAddr) -> std::io::Result<RuntimeApi> {
+        Self::start_blocking(addr)
+    }
+
+    /// Same as [`RuntimeApi::start_on`], usable outside async code.
+    pub fn start_blocking(addr: SocketAddr) -> std::io::Result<RuntimeApi> {
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State::default()),
+            notify: Notify::new(),
+        });
+        let for_handler = inner.clone();
+        let handler: Handler = Arc::new(move |req| {
+            let inner = for_handler.clone();
+            Box::pin(async move { handle(inner, req).await })
+        });
+        let server = http::serve("runtime-api", addr, handler)?;
+        Ok(RuntimeApi {
+            inner,
+            server: Arc::new(server),
+        })
+    }
+
+    /// `127.0.0.1:PORT`, the form `AWS_LAMBDA_RUNTIME_API` takes.
+    pub fn address(&self) -> String {
+        self.server.addr.to_string()
+    }
+
+    pub fn stop(&self) {
+        self.server.stop();
+    }
+
+    /// Queues an invocation (FIFO) and waits for the function's answer, with no
+    /// timeout of its own.
+    pub async fn invoke(&self, payload: Vec<u8>, deadline: Deadline) -> Outcome {
+        let (_id, rx) = self.enqueue(payload, deadline);
+        rx.await
+            .unwrap_or_else(|_| Outcome::Error(b"the Runtime API stopped before the function answered".to_vec()))
+    }
+
+    /// [`RuntimeApi::invoke`] with a JSON payload.
+    pub async fn invoke_json(&self, payload: &serde_json::Value, deadline: Deadline) -> Outcome {
+        self.invoke(serde_json::to_vec(payload).unwrap_or_default(), deadline)
+            .await
+    }
+
+    /// Queues an invocation and returns its Lambda request id and the answer's receiver.
+    pub fn enqueue(&self, payload: Vec<u8>, deadline: Deadline) -> (String, oneshot::Receiver<Outcome>) {
+        let (tx, rx) = oneshot::channel();
+        let id = http::new_id();
+        self.inner.lock().queue.push_back(Pending {
+            id: id.clone(),
+            payload,
+            deadline,
+            tx,
+        });
+        self.inner.notify.notify_waiters();
+        (id, rx)
+    }
+
+    /// When the function first polled `invocation/next`.
+    pub fn first_poll_at(&self) -> Option<Instant> {
+        self.inner.lock().first_poll_at
+    }
+
+    /// How many times `invocation/next` was polled.
+    pub fn polls(&self) -> usize {
+        self.inner.lock().polls
+    }
+
+    /// Bodies posted to `init/error`.
+    pub fn init_errors(&self) -> Vec<String> {
+        self.inner.lock().init_errors.clone()
+    }
+
+    /// Lambda request ids delivered to the function, in order.
+    pub fn delivered(&self) -> Vec<String> {
+        self.inner.lock().delivered.clone()
+    }
+
+    /// Invocations queued but not yet picked up.
+    pub fn queued(&self) -> usize {
+        self.inner.lock().queue.len()
+    }
+
+    /// Waits until the function has polled `invocation/next` at least once.
+    pub async fn wait_first_poll(&self, timeout: Duration) -> Option<Instant> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(at) = self.first_poll_at() {
+                return Some(at);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+}
+
+fn epoch_ms_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn json_reply(status: u16, value: serde_json::Value) -> Response<Body> {
+    http::json_response(status, &value)
+}
+
+async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Reply {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let body = http::read_body(req.into_body()).await;
+    let Some(rest) = path.strip_prefix("/2018-06-01/runtime/") else {
+        return Ok(json_reply(404, json!({"errorType": "NotFound", "errorMessage": path})));
+    };
+    if method == Method::GET && rest == "invocation/next" {
+        return Ok(next(&inner).await);
+    }
+    if method == Method::POST && rest == "init/error" {
+        inner
+            .lock()
+            .init_errors
+            .push(String::from_utf8_lossy(&body).into_owned());
+        return Ok(json_reply(202, json!({"status": "OK"})));
+    }
+    if method == Method::POST
+        && let Some(rest) = rest.strip_prefix("invocation/")
+        && let Some((id, kind)) = rest.split_once('/')
+        && (kind == "response" || kind == "error")
+    {
+        let tx = inner.lock().in_flight.remove(id);
+        return Ok(match tx {
+            Some(tx) => {
+                let outcome = if kind == "response" {
+                    Outcome::Response(body.to_vec())
+                } else {
+                    Outcome::Error(body.to_vec())
+                };
+                let _ = tx.send(outcome);
+                json_reply(202, json!({"status": "OK"}))
+            }
+            None => json_reply(
+                400,
+                json!({"errorType": "InvalidRequestID", "errorMessage": format!("Invalid request ID: {id}")}),
+            ),
+        });
+    }
+    Ok(json_reply(404, json!({"errorType": "NotFound", "errorMessage": path})))
+}
+
+async fn next(inner: &Inner) -> Response<Body> {
+    {
+        let mut st = inner.lock();
+        st.polls += 1;
+        st.first_poll_at.get_or_insert_with(Instant::now);
+    }
+    let pending = loop {
+        let notified = inner.notify.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        {
+            let mut st = inner.lock();
+            if let Some(p) = st.queue.pop_front() {
+                st.in_flight.insert(p.id.clone(), p.tx);
+                st.delivered.push(p.id.clone());
+                break (p.id, p.payload, p.deadline);
+            }
+        }
+        notified.await;
+    };
+    let (id, payload, deadline) = pending;
+    let deadline_ms = match deadline {
+        Deadline::In(d) => epoch_ms_now() + d.as_millis() as u64,
+        Deadline::AtEpochMs(ms) => ms,
+    };
+    let trace = format!(
+        "Root=1-{:08x}-{};Parent={};Sampled=0",
+        epoch_ms_now() / 1000,
+        &http::hex64(&id)[..24],
+        &http::hex64(&id)[24..40]
+    );
+    http::response(
+        200,
+        &[
+            ("content-type", "application/json"),
+            ("lambda-runtime-aws-request-id", &id),
+            ("lambda-runtime-deadline-ms", &deadline_ms.to_string()),
+            ("lambda-runtime-invoked-function-arn", FUNCTION_ARN),
+            ("lambda-runtime-trace-id", &trace),
+        ],
+        payload,
+    )
+}

@@ -1,0 +1,184 @@
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use standins::ResponseReceiver;
+
+const ANSWER: &[u8] = br#"{"Status":"SUCCESS","RequestId":"req-1","PhysicalResourceId":"p"}"#;
+
+/// Splits an issued URL into (host, request target).
+fn split(url: &str) -> (String, String) {
+    let rest = url.strip_prefix("http://").unwrap();
+    let i = rest.find('/').unwrap();
+    (rest[..i].to_string(), rest[i..].to_string())
+}
+
+#[tokio::test]
+async fn issued_url_is_accepted_byte_for_byte() {
+    let rx = ResponseReceiver::start().await;
+    let url = rx.response_url("req-1");
+    assert!(url.starts_with(&format!("{}/cloudformation-custom-resource-response-useast1/arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/demo/1a2b%7CImageVersion%7Creq-1?X-Amz-Algorithm=AWS4-HMAC-SHA256&", rx.endpoint())), "{url}");
+    let sig = url.rsplit("X-Amz-Signature=").next().unwrap();
+    assert_eq!(sig.len(), 64);
+    assert!(sig.bytes().all(|b| b.is_ascii_hexdigit()));
+    let (host, target) = split(&url);
+    let r = request(&host, "PUT", &target, &[], ANSWER).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.body.is_empty());
+    let put = rx.wait_for("req-1", Duration::from_secs(1)).await.expect("accepted");
+    assert_eq!(put.body_json().unwrap()["Status"], "SUCCESS");
+    assert_eq!(put.status, 200);
+    assert_eq!(put.path, target.split('?').next().unwrap());
+    assert_eq!(put.header("content-length"), Some(ANSWER.len().to_string().as_str()));
+    assert_eq!(rx.count_for("req-1"), 1);
+    assert_eq!(rx.accepted().len(), 1);
+}
+
+#[tokio::test]
+async fn content_type_is_refused_with_signature_mismatch() {
+    let rx = ResponseReceiver::start().await;
+    let (host, target) = split(&rx.response_url("req-ct"));
+    let r = request(&host, "PUT", &target, &[("Content-Type", "application/json")], ANSWER).await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("<Code>SignatureDoesNotMatch</Code>"), "{}", r.text());
+    // an empty Content-Type is fine
+    let r = request(&host, "PUT", &target, &[("Content-Type", "")], ANSWER).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(rx.count_for("req-ct"), 2);
+    assert_eq!(rx.accepted_count_for("req-ct"), 1);
+    assert_eq!(rx.puts()[0].status, 403);
+}
+
+#[tokio::test]
+async fn chunked_is_not_implemented_and_length_is_required() {
+    let rx = ResponseReceiver::start().await;
+    let (host, target) = split(&rx.response_url("req-te"));
+    let r = request(&host, "PUT", &target, &[("Transfer-Encoding", "chunked")], ANSWER).await;
+    assert_eq!(r.status, 501);
+    assert!(r.text().contains("NotImplemented"));
+    let r = request(&host, "PUT", &target, &[("x-no-content-length", "")], b"").await;
+    assert_eq!(r.status, 411);
+    assert!(r.text().contains("MissingContentLength"));
+    let r = request(&host, "POST", &target, &[], ANSWER).await;
+    assert_eq!(r.status, 405);
+    assert!(rx.wait_for("req-te", Duration::from_millis(50)).await.is_none());
+    assert_eq!(
+        rx.puts().iter().map(|p| p.status).collect::<Vec<_>>(),
+        vec![501, 411, 405]
+    );
+}
+
+#[tokio::test]
+async fn re_encoded_path_or_changed_query_is_refused() {
+    let rx = ResponseReceiver::start().await;
+    let (host, target) = split(&rx.response_url("req-enc"));
+    let (path, query) = target.split_once('?').unwrap();
+    // decoded path (what a URL re-serialiser might send)
+    let decoded = path.replace("%3A", ":").replace("%2F", "/").replace("%7C", "|");
+    let r = request(&host, "PUT", &format!("{decoded}?{query}"), &[], ANSWER).await;
+    assert_eq!(r.status, 403, "decoded path must be refused");
+    // lower-case escapes are a different byte string too
+    let lower = path.replace("%3A", "%3a");
+    let r = request(&host, "PUT", &format!("{lower}?{query}"), &[], ANSWER).await;
+    assert_eq!(r.status, 403);
+    // query decoded
+    let r = request(
+        &host,
+        "PUT",
+        &format!("{path}?{}", query.replace("%2F", "/")),
+        &[],
+        ANSWER,
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    // query missing
+    let r = request(&host, "PUT", path, &[], ANSWER).await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("SignatureDoesNotMatch"));
+    assert!(rx.accepted().is_empty());
+    assert_eq!(rx.count_for("req-enc"), 4);
+}
+
+#[tokio::test]
+async fn hand_made_paths_are_accepted() {
+    let rx = ResponseReceiver::start().await;
+    let host = host_of(&rx.endpoint());
+    let r = request(&host, "PUT", "/anything/at/all/req-hand?x=1", &[], ANSWER).await;
+    assert_eq!(r.status, 200);
+    let put = rx.wait_for("req-hand", Duration::from_secs(1)).await.unwrap();
+    assert_eq!(put.query, "x=1");
+    assert_eq!(put.path, "/anything/at/all/req-hand");
+}
+
+#[tokio::test]
+async fn fail_next_and_hang_next() {
+    let rx = ResponseReceiver::start().await;
+    let (host, target) = split(&rx.response_url("req-f"));
+    rx.fail_next(2, 500);
+    rx.fail_next(1, 403);
+    assert_eq!(request(&host, "PUT", &target, &[], ANSWER).await.status, 500);
+    assert_eq!(request(&host, "PUT", &target, &[], ANSWER).await.status, 500);
+    let r = request(&host, "PUT", &target, &[], ANSWER).await;
+    assert_eq!(r.status, 403);
+    assert!(r.text().contains("AccessDenied"));
+    rx.hang_next(1);
+    let raw = build_request("PUT", &host, &target, &[], ANSWER);
+    let waited = tokio::time::timeout(Duration::from_millis(300), send_raw(&host, &raw)).await;
+    assert!(waited.is_err(), "a hung PUT must not be answered");
+    assert_eq!(request(&host, "PUT", &target, &[], ANSWER).await.status, 200);
+    assert_eq!(rx.count_for("req-f"), 5);
+    assert_eq!(
+        rx.puts().iter().map(|p| p.status).collect::<Vec<_>>(),
+        vec![500, 500, 403, 0, 200]
+    );
+    assert!(rx.wait_for("req-f", Duration::from_secs(1)).await.is_some());
+}
+
+#[tokio::test]
+async fn wait_for_is_woken_by_a_later_put() {
+    let rx = ResponseReceiver::start().await;
+    let (host, target) = split(&rx.response_url("req-w"));
+    let waiter = {
+        let rx = rx.clone();
+        tokio::spawn(async move { rx.wait_for("req-w", Duration::from_secs(5)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(request(&host, "PUT", &target, &[], ANSWER).await.status, 200);
+    let put = tokio::time::timeout(Duration::from_secs(2), waiter)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(put.is_some());
+}
+
+#[tokio::test]
+async fn admin_over_http() {
+    let rx = ResponseReceiver::start().await;
+    let host = host_of(&rx.endpoint());
+    let (_, target) = split(&rx.response_url("req-a"));
+    let r = request(&host, "POST", "/_receiver/faults", &[], br#"{"Status":503,"Count":1}"#).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(request(&host, "PUT", &target, &[], ANSWER).await.status, 503);
+    let r = request(&host, "GET", "/_receiver/wait?request_id=req-a&timeout_ms=50", &[], b"").await;
+    assert_eq!(r.status, 404);
+    assert_eq!(request(&host, "PUT", &target, &[], ANSWER).await.status, 200);
+    let r = request(
+        &host,
+        "GET",
+        "/_receiver/wait?request_id=req-a&timeout_ms=1000",
+        &[],
+        b"",
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let put = r.json();
+    assert_eq!(put["Status"], 200);
+    assert_eq!(put["Body"], String::from_utf8_lossy(ANSWER).as_ref());
+    assert!(put["Path"].as_str().unwrap().ends_with("req-a"));
+    assert!(put["Query"].as_str().unwrap().starts_with("X-Amz-Algorithm="));
+    let all = request(&host, "GET", "/_receiver/puts", &[], b"").await.json();
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    assert_eq!(all[0]["Status"], 503);
+    assert!(all[0]["Headers"].is_object());
+}

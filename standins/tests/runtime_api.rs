@@ -1,0 +1,187 @@
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::*;
+use serde_json::json;
+use standins::{Deadline, FunctionProcess, Outcome, RuntimeApi};
+
+async fn next(api: &RuntimeApi) -> RawResponse {
+    request(&api.address(), "GET", "/2018-06-01/runtime/invocation/next", &[], b"").await
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+}
+
+#[tokio::test]
+async fn invoke_round_trip() {
+    let api = RuntimeApi::start().await;
+    assert!(api.address().starts_with("127.0.0.1:"));
+    assert_eq!(api.polls(), 0);
+    assert!(api.first_poll_at().is_none());
+    let invocation = {
+        let api = api.clone();
+        tokio::spawn(async move {
+            api.invoke_json(&json!({"RequestType": "Create"}), Deadline::In(Duration::from_secs(30)))
+                .await
+        })
+    };
+    let got = next(&api).await;
+    assert_eq!(got.status, 200);
+    assert_eq!(got.json(), json!({"RequestType": "Create"}));
+    let id = got.header("lambda-runtime-aws-request-id").unwrap().to_string();
+    let deadline: u64 = got.header("lambda-runtime-deadline-ms").unwrap().parse().unwrap();
+    assert!(
+        deadline > now_ms() + 25_000 && deadline <= now_ms() + 30_000,
+        "{deadline}"
+    );
+    assert_eq!(
+        got.header("lambda-runtime-invoked-function-arn"),
+        Some("arn:aws:lambda:us-east-1:123456789012:function:sagemaker-image-version")
+    );
+    assert!(got.header("lambda-runtime-trace-id").unwrap().starts_with("Root=1-"));
+    let path = format!("/2018-06-01/runtime/invocation/{id}/response");
+    let r = request(&api.address(), "POST", &path, &[], b"\"done\"").await;
+    assert_eq!(r.status, 202);
+    let outcome = tokio::time::timeout(Duration::from_secs(2), invocation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(outcome, Outcome::Response(b"\"done\"".to_vec()));
+    assert_eq!(api.polls(), 1);
+    assert!(api.first_poll_at().is_some());
+    assert_eq!(api.delivered(), vec![id.clone()]);
+    // answering twice is refused
+    let r = request(&api.address(), "POST", &path, &[], b"again").await;
+    assert_eq!(r.status, 400);
+}
+
+#[tokio::test]
+async fn errors_fifo_and_fixed_deadline() {
+    let api = RuntimeApi::start().await;
+    // the poll is already waiting when the invocations are queued
+    let poller = {
+        let api = api.clone();
+        tokio::spawn(async move { next(&api).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let first = {
+        let api = api.clone();
+        tokio::spawn(async move { api.invoke(b"one".to_vec(), Deadline::AtEpochMs(1)).await })
+    };
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let second = {
+        let api = api.clone();
+        tokio::spawn(async move { api.invoke(b"two".to_vec(), Deadline::In(Duration::from_secs(5))).await })
+    };
+    let got = tokio::time::timeout(Duration::from_secs(2), poller)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.body, b"one");
+    assert_eq!(got.header("lambda-runtime-deadline-ms"), Some("1"));
+    let id = got.header("lambda-runtime-aws-request-id").unwrap().to_string();
+    let r = request(
+        &api.address(),
+        "POST",
+        &format!("/2018-06-01/runtime/invocation/{id}/error"),
+        &[("Lambda-Runtime-Function-Error-Type", "Runtime.Oops")],
+        br#"{"errorType":"Oops","errorMessage":"bad"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    let outcome = first.await.unwrap();
+    assert!(!outcome.is_response());
+    assert_eq!(outcome.json().unwrap()["errorType"], "Oops");
+    let got = next(&api).await;
+    assert_eq!(got.body, b"two");
+    let id = got.header("lambda-runtime-aws-request-id").unwrap().to_string();
+    request(
+        &api.address(),
+        "POST",
+        &format!("/2018-06-01/runtime/invocation/{id}/response"),
+        &[],
+        b"2",
+    )
+    .await;
+    assert_eq!(second.await.unwrap(), Outcome::Response(b"2".to_vec()));
+    assert_eq!(api.polls(), 2);
+
+    let r = request(
+        &api.address(),
+        "POST",
+        "/2018-06-01/runtime/init/error",
+        &[],
+        b"{\"errorType\":\"Init\"}",
+    )
+    .await;
+    assert_eq!(r.status, 202);
+    assert_eq!(api.init_errors(), vec!["{\"errorType\":\"Init\"}".to_string()]);
+}
+
+#[tokio::test]
+async fn a_poll_abandoned_by_its_client_does_not_steal_the_next_invocation() {
+    let api = RuntimeApi::start().await;
+    let raw = build_request("GET", &api.address(), "/2018-06-01/runtime/invocation/next", &[], b"");
+    // a client that gives up (like a killed function)
+    let abandoned = tokio::time::timeout(Duration::from_millis(100), send_raw(&api.address(), &raw)).await;
+    assert!(abandoned.is_err());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let invocation = {
+        let api = api.clone();
+        tokio::spawn(async move { api.invoke(b"x".to_vec(), Deadline::In(Duration::from_secs(5))).await })
+    };
+    let got = tokio::time::timeout(Duration::from_secs(2), next(&api))
+        .await
+        .expect("the live poll gets it");
+    assert_eq!(got.body, b"x");
+    let id = got.header("lambda-runtime-aws-request-id").unwrap().to_string();
+    request(
+        &api.address(),
+        "POST",
+        &format!("/2018-06-01/runtime/invocation/{id}/response"),
+        &[],
+        b"ok",
+    )
+    .await;
+    assert!(invocation.await.unwrap().is_response());
+}
+
+#[tokio::test]
+async fn function_process_gets_a_lambda_environment() {
+    let api = RuntimeApi::start().await;
+    let dir = std::env::temp_dir().join(format!("standins-fn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let script = dir.join("fake-function.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho \"api=$AWS_LAMBDA_RUNTIME_API name=$AWS_LAMBDA_FUNCTION_NAME mem=$AWS_LAMBDA_FUNCTION_MEMORY_SIZE ver=$AWS_LAMBDA_FUNCTION_VERSION extra=$EXTRA leaked=${CARGO:-none} group=$AWS_LAMBDA_LOG_GROUP_NAME\"\necho to-stderr >&2\nexec sleep 30\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let f = FunctionProcess::spawn(&script, &api, &[("EXTRA".to_string(), "yes".to_string())]);
+    assert!(f.pid() > 0);
+    assert!(
+        f.wait_for_log("to-stderr", Duration::from_secs(5)).await,
+        "{}",
+        f.logs()
+    );
+    assert!(f.wait_for_log("group=", Duration::from_secs(5)).await, "{}", f.logs());
+    let logs = f.logs();
+    assert!(logs.contains(&format!("api={}", api.address())), "{logs}");
+    assert!(
+        logs.contains("name=sagemaker-image-version mem=128 ver=$LATEST extra=yes leaked=none"),
+        "{logs}"
+    );
+    assert!(logs.contains("group=/aws/lambda/sagemaker-image-version"), "{logs}");
+    assert!(f.is_running());
+    assert!(f.spawned_at().elapsed() < Duration::from_secs(10));
+    f.kill();
+    assert!(!f.is_running());
+    let _ = std::fs::remove_dir_all(&dir);
+}
