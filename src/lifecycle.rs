@@ -122,7 +122,12 @@ pub enum LifecycleError {
         source: ApiError,
     },
     #[error("SageMaker could not create image version {arn}: {reason}")]
-    CreateFailed { arn: String, reason: String },
+    CreateFailed {
+        arn: String,
+        image: String,
+        region: String,
+        reason: String,
+    },
     #[error("SageMaker could not delete image version {arn}: {reason}")]
     DeleteFailed { arn: String, reason: String },
     #[error("image version {arn} is {status} while it was being created")]
@@ -151,6 +156,24 @@ impl<R: Regions> Lifecycle<'_, R> {
     /// Update: a new version when `ImageName`, `BaseImage` or `Region`
     /// changed, else the version brought to the properties in place.
     pub async fn update(
+        &self,
+        request_id: &str,
+        physical_id: &str,
+        properties: &Value,
+        old_properties: &Value,
+    ) -> Result<Done, LifecycleError> {
+        let updated = self
+            .update_or_replace(request_id, physical_id, properties, old_properties)
+            .await;
+        if let Err(LifecycleError::CreateFailed { arn, image, region, .. }) = &updated
+            && arn != physical_id
+        {
+            self.discard(arn, image, region).await;
+        }
+        updated
+    }
+
+    async fn update_or_replace(
         &self,
         request_id: &str,
         physical_id: &str,
@@ -249,6 +272,19 @@ impl<R: Regions> Lifecycle<'_, R> {
         Ok(done)
     }
 
+    /// A FAILED Update keeps the old id, so CloudFormation never deletes a
+    /// version that the Update created and that failed: remove it here, as
+    /// far as SageMaker lets us.
+    async fn discard(&self, arn: &str, image: &str, region: &str) {
+        let Some(version) = ImageVersionArn::parse(arn).map(|a| a.version) else {
+            return;
+        };
+        match self.regions.api(region).await.delete(image, version).await {
+            Ok(()) => info!(version_arn = arn, "failed replacement version deleted"),
+            Err(e) => warn!(version_arn = arn, error = %e, "failed replacement version left in place"),
+        }
+    }
+
     async fn region_of(&self, props: &ImageVersionProperties) -> Result<String, NoRegion> {
         match &props.region {
             Some(region) => Ok(region.clone()),
@@ -292,7 +328,7 @@ impl<R: Regions> Lifecycle<'_, R> {
             .ok_or_else(|| LifecycleError::UnexpectedArn { arn: arn.clone() })?
             .version;
         info!(version_arn = %arn, "version requested, waiting for CREATED");
-        let state = self.wait_created(&api, image, version, &arn).await?;
+        let state = self.wait_created(&api, image, region, version, &arn).await?;
         let held: Vec<String> = held.into_iter().collect();
         self.release_aliases(&api, image, version, &held).await?;
         if !held.is_empty() {
@@ -327,7 +363,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         };
         let state = match state.status {
             VersionStatus::Created => state,
-            VersionStatus::Creating => self.wait_created(&api, image, arn.version, &arn_text).await?,
+            VersionStatus::Creating => self.wait_created(&api, image, region, arn.version, &arn_text).await?,
             other => {
                 warn!(version_arn = %arn_text, status = ?other, "the version is unusable: creating a new one");
                 return self.create_version(request_id, props, region).await;
@@ -383,6 +419,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         &self,
         api: &R::Api,
         image: &str,
+        region: &str,
         version: i32,
         arn: &str,
     ) -> Result<VersionState, LifecycleError> {
@@ -394,6 +431,8 @@ impl<R: Regions> Lifecycle<'_, R> {
                     VersionStatus::Created => Some(Ok(state)),
                     VersionStatus::CreateFailed => Some(Err(LifecycleError::CreateFailed {
                         arn: arn.to_owned(),
+                        image: image.to_owned(),
+                        region: region.to_owned(),
                         reason: state
                             .failure_reason
                             .unwrap_or_else(|| "no FailureReason given".to_owned()),
@@ -487,4 +526,4 @@ pub fn client_token(request_id: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests;

@@ -522,7 +522,7 @@ mod tests {
     #[test]
     fn unknown_property_names_fail_and_are_named() {
         let reason = reason(json!({"ImageName": "img", "BaseImage": "b", "Aliasses": ["a"]}));
-        assert!(reason.contains("unknown property Aliasses"), "{reason}");
+        assert!(reason.contains("unknown property \"Aliasses\""), "{reason}");
         assert!(reason.contains("Aliases"), "{reason}");
     }
 

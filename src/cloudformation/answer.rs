@@ -65,21 +65,35 @@ impl Answer {
             return body;
         };
         const MARK: &str = " [...]";
-        let over = body.len() - MAX_BODY_BYTES;
-        let mut shortened = self.clone();
-        let mut keep = reason.len().saturating_sub(over + MARK.len());
-        loop {
-            while !reason.is_char_boundary(keep) {
-                keep -= 1;
-            }
-            shortened.reason = Some(format!("{}{MARK}", &reason[..keep]));
-            let body = serde_json::to_vec(&shortened).expect("an answer of strings always serializes");
-            // JSON escapes may make the shortened text longer than its bytes.
-            if body.len() <= MAX_BODY_BYTES || keep == 0 {
-                return body;
-            }
-            keep = keep.saturating_sub(body.len() - MAX_BODY_BYTES);
-        }
+        let mut shortened = Answer {
+            reason: Some(String::new()),
+            ..self.clone()
+        };
+        let without_reason = serde_json::to_vec(&shortened)
+            .expect("an answer of strings always serializes")
+            .len();
+        let mut room = MAX_BODY_BYTES.saturating_sub(without_reason + MARK.len());
+        let kept: String = reason
+            .chars()
+            .take_while(|c| match room.checked_sub(escaped_len(*c)) {
+                Some(left) => {
+                    room = left;
+                    true
+                }
+                None => false,
+            })
+            .collect();
+        shortened.reason = Some(kept + MARK);
+        serde_json::to_vec(&shortened).expect("an answer of strings always serializes")
+    }
+}
+
+/// The bytes `c` takes inside a JSON string as serde_json writes it.
+fn escaped_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{08}' | '\u{0c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
     }
 }
 
@@ -109,7 +123,7 @@ mod tests {
 
     #[test]
     fn a_long_non_ascii_reason_is_cut_at_a_character_boundary() {
-        let reason = "é\"\u{1F600}\n".repeat(3000);
+        let reason = "é\"\u{1F600}\n\u{1}".repeat(3000);
         let body = Answer::failed(&envelope(), "p".into(), reason).body();
         assert!(body.len() <= MAX_BODY_BYTES, "{}", body.len());
         let parsed: Value = serde_json::from_slice(&body).unwrap();

@@ -1,0 +1,508 @@
+//! The lifecycle's rules against an in-memory SageMaker, on paused time.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+
+use super::*;
+
+const ARN_PREFIX: &str = "arn:aws:sagemaker:us-east-1:123456789012:image-version/img/";
+
+#[derive(Debug, Clone)]
+struct FakeVersion {
+    status: VersionStatus,
+    aliases: BTreeSet<String>,
+    metadata: crate::properties::Metadata,
+    /// Describes left before CREATING becomes `then`, or DELETING goes.
+    polls_left: u32,
+    then: VersionStatus,
+}
+
+#[derive(Debug, Default)]
+struct FakeState {
+    versions: BTreeMap<i32, FakeVersion>,
+    next: i32,
+    tokens: BTreeMap<String, i32>,
+    calls: Vec<String>,
+    /// Errors to answer, first come first served, by operation.
+    errors: VecDeque<(&'static str, ErrorKind)>,
+    image_missing: bool,
+    polls: u32,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Fake(Arc<Mutex<FakeState>>);
+
+impl Fake {
+    fn state(&self) -> std::sync::MutexGuard<'_, FakeState> {
+        self.0.lock().unwrap()
+    }
+
+    fn with_version(self, number: i32, aliases: &[&str]) -> Self {
+        {
+            let mut s = self.state();
+            s.versions.insert(
+                number,
+                FakeVersion {
+                    status: VersionStatus::Created,
+                    aliases: aliases.iter().map(|a| a.to_string()).collect(),
+                    metadata: Default::default(),
+                    polls_left: 0,
+                    then: VersionStatus::Created,
+                },
+            );
+            s.next = s.next.max(number);
+        }
+        self
+    }
+
+    fn fail(&self, operation: &'static str, kind: ErrorKind) {
+        self.state().errors.push_back((operation, kind));
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.state().calls.clone()
+    }
+
+    fn writes(&self) -> Vec<String> {
+        self.calls()
+            .into_iter()
+            .filter(|c| !c.starts_with("Describe") && !c.starts_with("List"))
+            .collect()
+    }
+
+    fn call(&self, operation: &'static str, detail: String) -> Result<(), ApiError> {
+        let mut s = self.state();
+        s.calls.push(format!("{operation}{detail}"));
+        if let Some(i) = s.errors.iter().position(|(op, _)| *op == operation) {
+            let (_, kind) = s.errors.remove(i).unwrap();
+            return Err(error(operation, kind));
+        }
+        Ok(())
+    }
+}
+
+fn error(operation: &'static str, kind: ErrorKind) -> ApiError {
+    ApiError {
+        kind,
+        operation,
+        code: format!("{kind:?}"),
+        message: "fake".into(),
+    }
+}
+
+impl ImageVersions for Fake {
+    async fn create(&self, new: &NewVersion<'_>) -> Result<String, ApiError> {
+        self.call("CreateImageVersion", format!("({})", new.aliases.join(",")))?;
+        let mut s = self.state();
+        if s.image_missing {
+            return Err(error("CreateImageVersion", ErrorKind::NotFound));
+        }
+        if let Some(existing) = s.tokens.get(new.client_token) {
+            return Ok(format!("{ARN_PREFIX}{existing}"));
+        }
+        s.next += 1;
+        let number = s.next;
+        let polls = s.polls;
+        s.tokens.insert(new.client_token.to_owned(), number);
+        s.versions.insert(
+            number,
+            FakeVersion {
+                status: VersionStatus::Creating,
+                aliases: new.aliases.iter().cloned().collect(),
+                metadata: new.metadata.clone(),
+                polls_left: polls,
+                then: VersionStatus::Created,
+            },
+        );
+        Ok(format!("{ARN_PREFIX}{number}"))
+    }
+
+    async fn describe(&self, _image: &str, version: i32) -> Result<VersionState, ApiError> {
+        self.call("DescribeImageVersion", format!("({version})"))?;
+        let mut s = self.state();
+        let Some(v) = s.versions.get_mut(&version) else {
+            return Err(error("DescribeImageVersion", ErrorKind::NotFound));
+        };
+        if v.polls_left == 0 {
+            match (&v.status, &v.then) {
+                (VersionStatus::Creating, then) => v.status = then.clone(),
+                (VersionStatus::Deleting, VersionStatus::DeleteFailed) => v.status = VersionStatus::DeleteFailed,
+                (VersionStatus::Deleting, _) => {
+                    s.versions.remove(&version);
+                    return Err(error("DescribeImageVersion", ErrorKind::NotFound));
+                }
+                _ => {}
+            }
+        } else {
+            v.polls_left -= 1;
+        }
+        Ok(VersionState {
+            arn: format!("{ARN_PREFIX}{version}"),
+            image_arn: "arn:aws:sagemaker:us-east-1:123456789012:image/img".into(),
+            version,
+            status: v.status.clone(),
+            failure_reason: matches!(v.status, VersionStatus::CreateFailed | VersionStatus::DeleteFailed)
+                .then(|| "the base image does not exist".to_owned()),
+            container_image: "repo@sha256:0".into(),
+            metadata: v.metadata.clone(),
+        })
+    }
+
+    async fn holder_of(&self, _image: &str, alias: &str) -> Result<Option<i32>, ApiError> {
+        self.call("DescribeImageVersion", format!("(alias {alias})"))?;
+        Ok(self
+            .state()
+            .versions
+            .iter()
+            .find(|(_, v)| v.aliases.contains(alias))
+            .map(|(n, _)| *n))
+    }
+
+    async fn update(&self, _image: &str, version: i32, update: &VersionUpdate) -> Result<(), ApiError> {
+        self.call(
+            "UpdateImageVersion",
+            format!(
+                "({version} +{:?} -{:?} {:?})",
+                update.aliases_to_add, update.aliases_to_delete, update.metadata
+            ),
+        )?;
+        let mut s = self.state();
+        let v = s
+            .versions
+            .get_mut(&version)
+            .ok_or_else(|| error("UpdateImageVersion", ErrorKind::NotFound))?;
+        v.aliases.extend(update.aliases_to_add.iter().cloned());
+        v.aliases.retain(|a| !update.aliases_to_delete.contains(a));
+        let m = &update.metadata;
+        v.metadata.release_notes = m.release_notes.clone().or(v.metadata.release_notes.take());
+        v.metadata.processor = m.processor.clone().or(v.metadata.processor.take());
+        Ok(())
+    }
+
+    async fn delete(&self, _image: &str, version: i32) -> Result<(), ApiError> {
+        self.call("DeleteImageVersion", format!("({version})"))?;
+        let mut s = self.state();
+        let polls = s.polls;
+        let v = s
+            .versions
+            .get_mut(&version)
+            .ok_or_else(|| error("DeleteImageVersion", ErrorKind::NotFound))?;
+        v.status = VersionStatus::Deleting;
+        v.polls_left = polls;
+        Ok(())
+    }
+
+    async fn aliases(&self, _image: &str, version: Option<i32>) -> Result<BTreeSet<String>, ApiError> {
+        self.call("ListAliases", version.map(|v| format!("({v})")).unwrap_or_default())?;
+        let s = self.state();
+        Ok(s.versions
+            .iter()
+            .filter(|(n, _)| version.is_none_or(|v| v == **n))
+            .flat_map(|(_, v)| v.aliases.iter().cloned())
+            .collect())
+    }
+}
+
+impl Regions for Fake {
+    type Api = Fake;
+
+    async fn default_region(&self) -> Result<String, NoRegion> {
+        Ok("us-east-1".to_owned())
+    }
+
+    async fn api(&self, _region: &str) -> Fake {
+        self.clone()
+    }
+}
+
+fn props(extra: Value) -> Value {
+    let mut props =
+        json!({"ServiceToken": "arn:aws:lambda:us-east-1:1:function:f", "ImageName": "img", "BaseImage": "repo:1"});
+    for (k, v) in extra.as_object().unwrap() {
+        props[k] = v.clone();
+    }
+    props
+}
+
+fn arn(version: i32) -> String {
+    format!("{ARN_PREFIX}{version}")
+}
+
+async fn create(fake: &Fake, properties: Value) -> Result<Done, LifecycleError> {
+    let pacing = Pacing::default();
+    let progress = Progress::default();
+    Lifecycle {
+        regions: fake,
+        pacing: &pacing,
+        progress: &progress,
+    }
+    .create("req-1", &properties)
+    .await
+}
+
+async fn update(fake: &Fake, physical_id: &str, new: Value, old: Value) -> Result<Done, LifecycleError> {
+    let pacing = Pacing::default();
+    let progress = Progress::default();
+    Lifecycle {
+        regions: fake,
+        pacing: &pacing,
+        progress: &progress,
+    }
+    .update("req-2", physical_id, &new, &old)
+    .await
+}
+
+async fn delete(fake: &Fake, physical_id: &str) -> Result<Done, LifecycleError> {
+    let pacing = Pacing::default();
+    let progress = Progress::default();
+    Lifecycle {
+        regions: fake,
+        pacing: &pacing,
+        progress: &progress,
+    }
+    .delete(physical_id, &props(json!({})))
+    .await
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_polls_until_created_then_answers_the_attributes() {
+    let fake = Fake::default();
+    fake.state().polls = 3;
+    let done = create(&fake, props(json!({}))).await.unwrap();
+    assert_eq!(done.physical_resource_id, arn(1));
+    assert_eq!(done.data["Version"], "1");
+    assert_eq!(done.data["Arn"], done.data["ImageVersionArn"]);
+    let describes = fake.calls().iter().filter(|c| *c == "DescribeImageVersion(1)").count();
+    assert_eq!(describes, 4, "{:?}", fake.calls());
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_failed_carries_the_failure_reason_and_the_version_arn() {
+    let fake = Fake::default();
+    fake.state().polls = 1;
+    fake.state().next = 0;
+    let pacing = Pacing::default();
+    let progress = Progress::default();
+    // The version will fail once it leaves CREATING.
+    let lifecycle = Lifecycle {
+        regions: &fake,
+        pacing: &pacing,
+        progress: &progress,
+    };
+    let properties = props(json!({}));
+    let task = lifecycle.create("req-1", &properties);
+    tokio::pin!(task);
+    let first =
+        tokio::select! { r = &mut task => Some(r), () = tokio::time::sleep(Duration::from_millis(100)) => None };
+    assert!(first.is_none());
+    fake.state().versions.get_mut(&1).unwrap().then = VersionStatus::CreateFailed;
+    match task.await {
+        Err(LifecycleError::CreateFailed {
+            arn: failed, reason, ..
+        }) => {
+            assert_eq!(failed, arn(1));
+            assert_eq!(reason, "the base image does not exist");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_retries_resource_in_use_and_throttling() {
+    let fake = Fake::default();
+    fake.fail("CreateImageVersion", ErrorKind::InUse);
+    fake.fail("CreateImageVersion", ErrorKind::Transient);
+    let done = create(&fake, props(json!({}))).await.unwrap();
+    assert_eq!(done.physical_resource_id, arn(1));
+    assert_eq!(
+        fake.calls()
+            .iter()
+            .filter(|c| c.starts_with("CreateImageVersion"))
+            .count(),
+        3
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_of_a_missing_image_names_the_image() {
+    let fake = Fake::default();
+    fake.state().image_missing = true;
+    let err = create(&fake, props(json!({}))).await.unwrap_err();
+    assert!(matches!(err, LifecycleError::ImageNotFound { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("SageMaker image img does not exist in us-east-1"),
+        "{err}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn create_moves_aliases_held_by_another_version_once_created() {
+    let fake = Fake::default().with_version(1, &["latest", "v1"]);
+    create(&fake, props(json!({"Aliases": ["latest", "new"]})))
+        .await
+        .unwrap();
+    let writes = fake.writes();
+    assert_eq!(
+        writes[0], "CreateImageVersion(new)",
+        "a held alias is not sent at create: {writes:?}"
+    );
+    assert!(
+        writes[1].starts_with("UpdateImageVersion(1 +[] -[\"latest\"]"),
+        "{writes:?}"
+    );
+    assert!(
+        writes[2].starts_with("UpdateImageVersion(2 +[\"latest\"] -[]"),
+        "{writes:?}"
+    );
+    let s = fake.state();
+    assert_eq!(s.versions[&1].aliases, BTreeSet::from(["v1".to_owned()]));
+    assert_eq!(
+        s.versions[&2].aliases,
+        BTreeSet::from(["latest".to_owned(), "new".to_owned()])
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn invalid_properties_fail_before_any_call() {
+    let fake = Fake::default();
+    let err = create(&fake, props(json!({"Processor": "TPU"}))).await.unwrap_err();
+    assert!(err.to_string().contains("Processor"), "{err}");
+    assert!(fake.calls().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn update_in_place_sends_only_what_differs_and_repairs_aliases() {
+    let fake = Fake::default().with_version(1, &["drifted"]);
+    fake.state().versions.get_mut(&1).unwrap().metadata.processor = Some("CPU".into());
+    let old = props(json!({"Processor": "CPU", "Aliases": ["a"]}));
+    let new = props(json!({"Processor": "CPU", "ReleaseNotes": "n", "Aliases": ["a"]}));
+    let done = update(&fake, &arn(1), new, old).await.unwrap();
+    assert_eq!(done.physical_resource_id, arn(1));
+    let writes = fake.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert!(writes[0].contains("+[\"a\"] -[\"drifted\"]"), "{writes:?}");
+    assert!(
+        writes[0].contains("release_notes: Some(\"n\")") && writes[0].contains("processor: None"),
+        "{writes:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn update_that_changes_nothing_writes_nothing() {
+    let fake = Fake::default().with_version(1, &["a"]);
+    let same = props(json!({"Aliases": ["a"]}));
+    update(&fake, &arn(1), same.clone(), same).await.unwrap();
+    assert!(fake.writes().is_empty(), "{:?}", fake.calls());
+}
+
+#[tokio::test(start_paused = true)]
+async fn update_with_a_new_base_image_is_a_replacement_and_keeps_the_old_version() {
+    let fake = Fake::default().with_version(1, &["a"]);
+    let old = props(json!({"Aliases": ["a"]}));
+    let new = props(json!({"Aliases": ["a"], "BaseImage": "repo:2"}));
+    let done = update(&fake, &arn(1), new, old).await.unwrap();
+    assert_eq!(done.physical_resource_id, arn(2));
+    let s = fake.state();
+    assert_eq!(
+        s.versions[&1].status,
+        VersionStatus::Created,
+        "the old version stays for cleanup"
+    );
+    assert!(s.versions[&1].aliases.is_empty());
+    assert_eq!(s.versions[&2].aliases, BTreeSet::from(["a".to_owned()]));
+}
+
+#[tokio::test(start_paused = true)]
+async fn update_of_a_vanished_version_creates_it_again() {
+    let fake = Fake::default().with_version(1, &[]);
+    fake.state().versions.remove(&1);
+    let done = update(&fake, &arn(1), props(json!({})), props(json!({})))
+        .await
+        .unwrap();
+    assert_eq!(done.physical_resource_id, arn(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_replacement_is_deleted_and_the_update_fails() {
+    let fake = Fake::default().with_version(1, &[]);
+    fake.state().next = 1;
+    let fake2 = fake.clone();
+    let watcher = tokio::spawn(async move {
+        loop {
+            if let Some(v) = fake2.state().versions.get_mut(&2) {
+                v.then = VersionStatus::CreateFailed;
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+    let err = update(&fake, &arn(1), props(json!({"BaseImage": "repo:2"})), props(json!({})))
+        .await
+        .unwrap_err();
+    watcher.await.unwrap();
+    assert!(matches!(err, LifecycleError::CreateFailed { .. }), "{err:?}");
+    assert!(
+        fake.calls().contains(&"DeleteImageVersion(2)".to_owned()),
+        "{:?}",
+        fake.calls()
+    );
+    assert!(!fake.calls().contains(&"DeleteImageVersion(1)".to_owned()));
+}
+
+#[tokio::test(start_paused = true)]
+async fn delete_of_an_id_that_is_not_an_arn_makes_no_call() {
+    let fake = Fake::default();
+    let done = delete(&fake, "no-image-version-req-1").await.unwrap();
+    assert_eq!(done.physical_resource_id, "no-image-version-req-1");
+    assert!(fake.calls().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn delete_polls_until_the_version_is_gone() {
+    let fake = Fake::default().with_version(1, &[]);
+    fake.state().polls = 2;
+    let done = delete(&fake, &arn(1)).await.unwrap();
+    assert_eq!(done.physical_resource_id, arn(1));
+    assert!(fake.state().versions.is_empty());
+    assert_eq!(fake.calls().iter().filter(|c| c.starts_with("Describe")).count(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn delete_of_a_version_already_gone_succeeds() {
+    let fake = Fake::default();
+    delete(&fake, &arn(7)).await.unwrap();
+    assert_eq!(fake.calls(), vec!["DeleteImageVersion(7)"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn delete_waits_out_a_version_being_deleted() {
+    let fake = Fake::default().with_version(1, &[]);
+    fake.state().versions.get_mut(&1).unwrap().status = VersionStatus::Deleting;
+    fake.fail("DeleteImageVersion", ErrorKind::InUse);
+    delete(&fake, &arn(1)).await.unwrap();
+    assert!(fake.state().versions.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn delete_failed_carries_the_reason() {
+    let fake = Fake::default().with_version(1, &[]);
+    fake.state().versions.get_mut(&1).unwrap().then = VersionStatus::DeleteFailed;
+    let err = delete(&fake, &arn(1)).await.unwrap_err();
+    assert!(err.to_string().contains("could not delete image version"), "{err}");
+    assert!(err.to_string().contains("the base image does not exist"), "{err}");
+}
+
+#[test]
+fn client_token_is_the_request_id_or_a_hash_that_fits() {
+    let uuid = "5b3c4a10-8f2e-11ef-9c3a-0a1b2c3d4e5f";
+    assert_eq!(client_token(uuid), uuid);
+    for odd in ["has spaces", &"x".repeat(37), "unicode-é"] {
+        let token = client_token(odd);
+        assert_eq!(token.len(), 32);
+        assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(token, client_token(odd), "stable across deliveries");
+    }
+}
