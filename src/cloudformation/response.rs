@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use reqwest::header::CONTENT_TYPE;
@@ -88,7 +89,8 @@ fn redact(url: &Url) -> Redacted {
 
 /// Sends answers; one per process, so that its connections are reused.
 pub struct ResponseSender {
-    client: Client,
+    /// Made on the first answer: loading TLS roots need not slow a cold start.
+    client: OnceLock<Client>,
     allow_loopback_http: bool,
     runtime_api: Option<String>,
 }
@@ -97,17 +99,22 @@ impl ResponseSender {
     /// `allow_loopback_http` is `CFN_ALLOW_LOOPBACK_RESPONSE_URL=true` (local
     /// runs); `runtime_api` is `AWS_LAMBDA_RUNTIME_API`, never a valid target.
     pub fn new(allow_loopback_http: bool, runtime_api: Option<String>) -> Self {
-        let client = Client::builder()
-            .redirect(redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(3))
-            .http1_only()
-            .build()
-            .expect("the HTTP client's TLS configuration is static");
         ResponseSender {
-            client,
+            client: OnceLock::new(),
             allow_loopback_http,
             runtime_api,
         }
+    }
+
+    fn client(&self) -> &Client {
+        self.client.get_or_init(|| {
+            Client::builder()
+                .redirect(redirect::Policy::none())
+                .connect_timeout(Duration::from_secs(3))
+                .http1_only()
+                .build()
+                .expect("the HTTP client's TLS configuration is static")
+        })
     }
 
     pub fn from_env() -> Self {
@@ -166,7 +173,7 @@ impl ResponseSender {
             attempts += 1;
             let left = until.saturating_duration_since(Instant::now());
             let last = match self
-                .client
+                .client()
                 .put(url.url.clone())
                 .header(CONTENT_TYPE, "")
                 .body(body.clone())
