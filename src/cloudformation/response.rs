@@ -177,7 +177,7 @@ impl ResponseSender {
                 .put(url.url.clone())
                 .header(CONTENT_TYPE, "")
                 .body(body.clone())
-                .timeout(left.min(ATTEMPT_TIMEOUT).max(Duration::from_millis(100)))
+                .timeout(attempt_timeout(left, attempts))
                 .send()
                 .await
             {
@@ -208,6 +208,13 @@ impl ResponseSender {
             }
         }
     }
+}
+
+/// A share of the time left, so that one hung attempt cannot leave the
+/// guaranteed tries only an instant each.
+fn attempt_timeout(left: Duration, attempt: u32) -> Duration {
+    let tries_left = (MIN_ATTEMPTS + 1).saturating_sub(attempt).max(1);
+    (left / tries_left).min(ATTEMPT_TIMEOUT).max(Duration::from_millis(100))
 }
 
 fn same_authority(runtime_api: &str, authority: &str) -> bool {
@@ -253,6 +260,15 @@ mod tests {
             let err = sender(true).check(Some(&raw)).unwrap_err().to_string();
             assert!(!err.contains("secret"), "{err}");
         }
+    }
+
+    #[test]
+    fn each_guaranteed_try_gets_a_share_of_the_time_left() {
+        let left = Duration::from_secs(6);
+        assert_eq!(attempt_timeout(left, 1), Duration::from_secs(2));
+        assert_eq!(attempt_timeout(left, 2), Duration::from_secs(3));
+        assert_eq!(attempt_timeout(left, 3), left);
+        assert_eq!(attempt_timeout(Duration::from_secs(60), 1), ATTEMPT_TIMEOUT);
     }
 
     #[test]

@@ -241,3 +241,136 @@ impl Answer {
 pub fn version_arn(version: u32) -> String {
     format!("arn:aws:sagemaker:{REGION}:123456789012:image-version/{IMAGE}/{version}")
 }
+
+// ---------------------------------------------------------------------------
+// Helpers added for the contract suite.
+
+/// The environment `Harness::start_with` gives the function, for extra
+/// function processes against the same stand-ins.
+pub fn function_env(sagemaker: &SageMakerStandIn, extra_env: &[(&str, &str)]) -> Vec<(String, String)> {
+    let endpoint = sagemaker.endpoint();
+    let mut env: Vec<(String, String)> = [
+        ("AWS_ENDPOINT_URL_SAGEMAKER", endpoint.as_str()),
+        ("AWS_REGION", REGION),
+        ("AWS_ACCESS_KEY_ID", "AKIDHARNESS"),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+        ("AWS_SESSION_TOKEN", SESSION_TOKEN),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+        ("CFN_ALLOW_LOOPBACK_RESPONSE_URL", "true"),
+        ("RUST_LOG", "info"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (key, value) in extra_env {
+        env.retain(|(k, _)| k != key);
+        env.push((key.to_string(), value.to_string()));
+    }
+    env
+}
+
+/// Another instance of the function (its own Runtime API and process) against
+/// the harness's SageMaker stand-in and response receiver: what Lambda does
+/// when several events arrive at once.
+pub struct ExtraFunction {
+    pub runtime: RuntimeApi,
+    pub function: FunctionProcess,
+}
+
+impl ExtraFunction {
+    /// Invokes with a minute to go and returns the function's outcome.
+    pub async fn invoke_raw(&self, event: &Value) -> Outcome {
+        tokio::time::timeout(
+            Duration::from_secs(120),
+            self.runtime.invoke(
+                serde_json::to_vec(event).unwrap(),
+                Deadline::In(Duration::from_secs(60)),
+            ),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("no invocation result within 120 s; logs:\n{}", self.function.logs()))
+    }
+}
+
+impl Drop for ExtraFunction {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let logs = self.function.logs();
+            for secret in SECRETS {
+                assert!(!logs.contains(secret), "the logs hold {secret:?}:\n{logs}");
+            }
+        }
+    }
+}
+
+impl Harness {
+    /// Spawns one more function process sharing this harness's stand-ins.
+    pub async fn spawn_extra_function(&self) -> ExtraFunction {
+        let runtime = RuntimeApi::start().await;
+        let function = FunctionProcess::spawn(bin(), &runtime, &function_env(&self.sagemaker, &[]));
+        ExtraFunction { runtime, function }
+    }
+
+    /// Invokes and returns the outcome without asserting on the answer, for
+    /// events that must get no answer, or several answers to one URL.
+    pub async fn invoke_event_raw(&self, event: &Value) -> Outcome {
+        self.invoke_raw(
+            serde_json::to_vec(event).unwrap(),
+            Deadline::In(Duration::from_secs(60)),
+        )
+        .await
+    }
+
+    /// The accepted answers to `request_id`, in order of arrival.
+    pub fn accepted_answers(&self, request_id: &str) -> Vec<Answer> {
+        self.receiver
+            .accepted()
+            .into_iter()
+            .filter(|p| p.is_for(request_id))
+            .map(Answer::from)
+            .collect()
+    }
+
+    /// Creates a version through the function and returns its SUCCESS answer.
+    pub async fn create_ok(&self, props: Value) -> Answer {
+        let answer = self.invoke(&self.create_event(props)).await;
+        answer.assert_success();
+        answer
+    }
+}
+
+/// An image-version ARN in any region and image (names are lower case in ARNs).
+pub fn arn_of(region: &str, image: &str, version: u32) -> String {
+    format!(
+        "arn:aws:sagemaker:{region}:123456789012:image-version/{}/{version}",
+        image.to_lowercase()
+    )
+}
+
+/// Asserts the answer is a well-formed CloudFormation answer to `event`: ids
+/// copied verbatim, no nulls, byte Content-Length, empty Content-Type.
+pub fn assert_well_formed(answer: &Answer, event: &Value) {
+    for key in ["StackId", "RequestId", "LogicalResourceId"] {
+        assert_eq!(answer.body[key], event[key], "{key} is copied verbatim");
+    }
+    String::from_utf8(answer.put.body.clone()).expect("the body is UTF-8");
+    assert!(!holds_null(&answer.body), "no null values: {:#}", answer.body);
+    assert!(answer.put.body.len() <= 4096, "at most 4096 bytes");
+    assert_eq!(
+        answer.put.header("content-length"),
+        Some(answer.put.body.len().to_string().as_str())
+    );
+    assert_eq!(answer.put.header("content-type").unwrap_or_default(), "");
+    assert!(answer.put.header("transfer-encoding").is_none());
+    assert_eq!(answer.put.method, "PUT");
+}
+
+/// Whether a JSON value holds a `null` anywhere.
+pub fn holds_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.iter().any(holds_null),
+        Value::Object(map) => map.values().any(holds_null),
+        _ => false,
+    }
+}
