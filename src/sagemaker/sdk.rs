@@ -88,6 +88,22 @@ impl SdkImageVersions {
     }
 }
 
+/// The seven metadata members, which `CreateImageVersion` and
+/// `UpdateImageVersion` builders both take (as distinct types).
+macro_rules! with_metadata {
+    ($request:expr, $metadata:expr) => {{
+        let m: &Metadata = $metadata;
+        $request
+            .set_horovod(m.horovod)
+            .set_job_type(m.job_type.as_deref().map(JobType::from))
+            .set_ml_framework(m.ml_framework.clone())
+            .set_programming_lang(m.programming_lang.clone())
+            .set_processor(m.processor.as_deref().map(Processor::from))
+            .set_release_notes(m.release_notes.clone())
+            .set_vendor_guidance(m.vendor_guidance.as_deref().map(VendorGuidance::from))
+    }};
+}
+
 /// Classifies an SDK error by its code and status, never by its message.
 fn api_error<E>(operation: &'static str, err: SdkError<E>) -> ApiError
 where
@@ -155,21 +171,12 @@ fn state_of(out: DescribeImageVersionOutput) -> VersionState {
 impl ImageVersions for SdkImageVersions {
     async fn create(&self, new: &NewVersion<'_>) -> Result<String, ApiError> {
         const OP: &str = "CreateImageVersion";
-        let m = new.metadata;
-        let out = self
-            .client
-            .create_image_version()
+        let request = self.client.create_image_version();
+        let out = with_metadata!(request, new.metadata)
             .image_name(new.image_name)
             .base_image(new.base_image)
             .client_token(new.client_token)
             .set_aliases((!new.aliases.is_empty()).then(|| new.aliases.clone()))
-            .set_horovod(m.horovod)
-            .set_job_type(m.job_type.as_deref().map(JobType::from))
-            .set_ml_framework(m.ml_framework.clone())
-            .set_programming_lang(m.programming_lang.clone())
-            .set_processor(m.processor.as_deref().map(Processor::from))
-            .set_release_notes(m.release_notes.clone())
-            .set_vendor_guidance(m.vendor_guidance.as_deref().map(VendorGuidance::from))
             .send()
             .await
             .map_err(|e| api_error(OP, e))?;
@@ -213,21 +220,13 @@ impl ImageVersions for SdkImageVersions {
     }
 
     async fn update(&self, image_name: &str, version: i32, update: &VersionUpdate) -> Result<(), ApiError> {
-        let m = &update.metadata;
         let non_empty = |aliases: &Vec<String>| (!aliases.is_empty()).then(|| aliases.clone());
-        self.client
-            .update_image_version()
+        let request = self.client.update_image_version();
+        with_metadata!(request, &update.metadata)
             .image_name(image_name)
             .version(version)
             .set_aliases_to_add(non_empty(&update.aliases_to_add))
             .set_aliases_to_delete(non_empty(&update.aliases_to_delete))
-            .set_horovod(m.horovod)
-            .set_job_type(m.job_type.as_deref().map(JobType::from))
-            .set_ml_framework(m.ml_framework.clone())
-            .set_programming_lang(m.programming_lang.clone())
-            .set_processor(m.processor.as_deref().map(Processor::from))
-            .set_release_notes(m.release_notes.clone())
-            .set_vendor_guidance(m.vendor_guidance.as_deref().map(VendorGuidance::from))
             .send()
             .await
             .map(drop)

@@ -76,23 +76,7 @@ impl Harness {
         sagemaker.set_delays(Duration::from_millis(300), Duration::from_millis(200));
         let receiver = ResponseReceiver::start().await;
         let runtime = RuntimeApi::start().await;
-        let mut env: Vec<(String, String)> = [
-            ("AWS_ENDPOINT_URL_SAGEMAKER", sagemaker.endpoint().as_str()),
-            ("AWS_REGION", REGION),
-            ("AWS_ACCESS_KEY_ID", "AKIDHARNESS"),
-            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
-            ("AWS_SESSION_TOKEN", SESSION_TOKEN),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-            ("CFN_ALLOW_LOOPBACK_RESPONSE_URL", "true"),
-            ("RUST_LOG", "info"),
-        ]
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        for (key, value) in extra_env {
-            env.retain(|(k, _)| k != key);
-            env.push((key.to_string(), value.to_string()));
-        }
+        let env = function_env(&sagemaker, extra_env);
         let function = FunctionProcess::spawn(bin(), &runtime, &env);
         Harness {
             sagemaker,
