@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::time::sleep_until;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::cloudformation::event::{self, Request};
-use crate::cloudformation::{Answer, Envelope, ResponseSender, Status};
+use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, Status};
 use crate::deadline::Budget;
 use crate::lifecycle::{Done, Lifecycle, LifecycleError, Pacing, Progress};
 use crate::sagemaker::Regions;
@@ -31,10 +32,10 @@ impl<R: Regions + 'static> Handler<R> {
 
     /// Answers the event and returns `Ok` whatever happened: an `Err` would
     /// only make Lambda run the request again.
-    pub async fn handle(self: Arc<Self>, event: LambdaEvent<Value>) -> Result<(), lambda_runtime::Error> {
+    pub async fn handle(self: Arc<Self>, event: LambdaEvent<Box<RawValue>>) -> Result<(), lambda_runtime::Error> {
         let (payload, context) = event.into_parts();
         let budget = Budget::from_deadline_ms(context.deadline);
-        let envelope = Envelope::from_value(&payload);
+        let (envelope, payload) = event::read(payload.get());
         let span = info_span!(
             "custom_resource",
             request_type = envelope.request_type.as_deref().unwrap_or("-"),
@@ -46,7 +47,7 @@ impl<R: Regions + 'static> Handler<R> {
         Ok(())
     }
 
-    async fn answer(self: Arc<Self>, payload: Value, envelope: Envelope, budget: Budget) {
+    async fn answer(self: Arc<Self>, payload: Result<Value, EventError>, envelope: Envelope, budget: Budget) {
         info!(budget_seconds = budget.total.as_secs(), "request received");
         let url = match self.sender.check(envelope.response_url.as_deref()) {
             Ok(url) => url,
@@ -55,7 +56,7 @@ impl<R: Regions + 'static> Handler<R> {
                 return;
             }
         };
-        let answer = match event::parse(payload, &envelope) {
+        let answer = match payload.and_then(|payload| event::parse(payload, &envelope)) {
             Ok(request) => self.clone().run(request, &envelope, budget).await,
             Err(e) => Answer::failed(&envelope, kept_or_placeholder(&envelope), e.to_string()),
         };
@@ -157,8 +158,8 @@ fn kept_or_placeholder(envelope: &Envelope) -> String {
 fn timed_out(progress: &Progress, budget: Budget) -> String {
     let state = progress.snapshot();
     let mut reason = format!(
-        "timed out: the Lambda function's time ({}s) ran out",
-        budget.total.as_secs()
+        "timed out: the Lambda function's time ({:.0}s) ran out",
+        budget.total.as_secs_f64()
     );
     if let Some(waiting) = state.waiting_for {
         reason += &format!(" waiting for {waiting}");

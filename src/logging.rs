@@ -7,11 +7,17 @@ pub fn init() {
     let level = std::env::var("RUST_LOG")
         .or_else(|_| std::env::var("AWS_LAMBDA_LOG_LEVEL").map(|l| l.to_ascii_lowercase()))
         .unwrap_or_else(|_| "info".to_owned());
-    // The signer's debug output holds the canonical request and its headers:
-    // never let it reach the logs, whatever level is asked for.
+    // Never let these reach the logs, whatever level is asked for: the
+    // signer's debug output holds the canonical request and its headers.
     let filter = EnvFilter::try_new(&level)
         .unwrap_or_else(|_| EnvFilter::new("info"))
-        .add_directive("aws_sigv4=off".parse().expect("static directive"));
+        .add_directive("aws_sigv4=off".parse().expect("static directive"))
+        // The runtime traces each raw event, ResponseURL signature included.
+        .add_directive(
+            "lambda_runtime::layers::api_response=debug"
+                .parse()
+                .expect("static directive"),
+        );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)

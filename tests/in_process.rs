@@ -95,7 +95,10 @@ async fn run(fake: PanickingSageMaker) -> (ResponseReceiver, Value) {
     let event = create_event(&receiver);
     let result = tokio::time::timeout(
         Duration::from_secs(20),
-        handler.handle(LambdaEvent::new(event.clone(), context(Duration::from_secs(60)))),
+        handler.handle(LambdaEvent::new(
+            serde_json::value::to_raw_value(&event).unwrap(),
+            context(Duration::from_secs(60)),
+        )),
     )
     .await
     .expect("the handler returns");

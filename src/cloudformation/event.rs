@@ -3,6 +3,7 @@
 //! still gets its FAILED answer.
 
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
+use serde::Deserialize;
 use serde_json::Value;
 
 /// What an answer needs, whatever else is wrong with the event.
@@ -30,6 +31,44 @@ impl Envelope {
     }
 }
 
+/// The envelope's fields alone: everything else is skipped unread, so this
+/// reads even an event too deeply nested to become a [`Value`].
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct EnvelopeFields {
+    request_type: Option<Value>,
+    #[serde(rename = "ResponseURL")]
+    response_url: Option<Value>,
+    stack_id: Option<Value>,
+    request_id: Option<Value>,
+    logical_resource_id: Option<Value>,
+    physical_resource_id: Option<Value>,
+}
+
+/// Stage one: the event as JSON, and its envelope whatever happens.
+pub fn read(raw: &str) -> (Envelope, Result<Value, EventError>) {
+    match serde_json::from_str::<Value>(raw) {
+        Ok(event) => (Envelope::from_value(&event), Ok(event)),
+        Err(e) => {
+            let envelope = serde_json::from_str::<EnvelopeFields>(raw)
+                .map(|f| {
+                    let fields = [
+                        ("RequestType", f.request_type),
+                        ("ResponseURL", f.response_url),
+                        ("StackId", f.stack_id),
+                        ("RequestId", f.request_id),
+                        ("LogicalResourceId", f.logical_resource_id),
+                        ("PhysicalResourceId", f.physical_resource_id),
+                    ];
+                    let present = fields.into_iter().filter_map(|(k, v)| Some((k.to_owned(), v?)));
+                    Envelope::from_value(&Value::Object(present.collect()))
+                })
+                .unwrap_or_default();
+            (envelope, Err(EventError::Malformed(e.to_string())))
+        }
+    }
+}
+
 /// A request the lifecycle can act on.
 pub type Request = CloudFormationCustomResourceRequest<Value, Value>;
 
@@ -43,7 +82,7 @@ pub enum EventError {
     Malformed(String),
 }
 
-/// The typed request, once the envelope has been taken.
+/// Stage two: the typed request, once the envelope has been taken.
 pub fn parse(event: Value, envelope: &Envelope) -> Result<Request, EventError> {
     match envelope.request_type.as_deref() {
         Some("Create" | "Update" | "Delete") => {}
@@ -78,6 +117,18 @@ mod tests {
         let envelope = Envelope::from_value(&event);
         assert_eq!(envelope.request_id, "r-1");
         assert!(matches!(parse(event, &envelope), Ok(Request::Create(_))));
+    }
+
+    #[test]
+    fn an_event_too_deep_for_a_value_still_yields_its_envelope() {
+        let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+        let raw = format!(
+            r#"{{"RequestType":"Create","ResponseURL":"https://x/y","RequestId":"r-3","StackId":"s","LogicalResourceId":"L","ResourceProperties":{{"Aliases":{deep}}}}}"#
+        );
+        let (envelope, event) = read(&raw);
+        assert_eq!(envelope.request_id, "r-3");
+        assert_eq!(envelope.response_url.as_deref(), Some("https://x/y"));
+        assert!(matches!(event, Err(EventError::Malformed(_))));
     }
 
     #[test]
