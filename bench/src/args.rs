@@ -1,0 +1,87 @@
+//! The command line (scripts/bench.sh passes every path) and `BENCH_SHORT`.
+
+use std::path::PathBuf;
+
+use crate::harness::Subject;
+use crate::sizes::Package;
+
+pub const USAGE: &str = "usage: bench --function BIN --function-zip ZIP --baseline BOOTSTRAP \
+--baseline-handler PY --baseline-zip ZIP --baseline-venv DIR --baseline-site-packages DIR \
+[--build-seconds S]   (BENCH_SHORT=1: short mode)";
+
+#[derive(Debug)]
+pub struct Args {
+    function: PathBuf,
+    function_zip: PathBuf,
+    baseline: PathBuf,
+    baseline_handler: PathBuf,
+    baseline_zip: PathBuf,
+    baseline_venv: PathBuf,
+    baseline_site_packages: PathBuf,
+    pub build_seconds: Option<f64>,
+    pub short: bool,
+}
+
+impl Args {
+    pub fn parse(mut args: impl Iterator<Item = String>) -> Result<Args, String> {
+        let mut get = std::collections::HashMap::new();
+        while let Some(flag) = args.next() {
+            let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            get.insert(flag, value);
+        }
+        let mut path = |flag: &str| {
+            get.remove(flag)
+                .map(PathBuf::from)
+                .ok_or_else(|| format!("missing {flag}"))
+        };
+        let parsed = Args {
+            function: path("--function")?,
+            function_zip: path("--function-zip")?,
+            baseline: path("--baseline")?,
+            baseline_handler: path("--baseline-handler")?,
+            baseline_zip: path("--baseline-zip")?,
+            baseline_venv: path("--baseline-venv")?,
+            baseline_site_packages: path("--baseline-site-packages")?,
+            build_seconds: get
+                .remove("--build-seconds")
+                .map(|s| s.parse().map_err(|_| format!("--build-seconds: not a number: {s}")))
+                .transpose()?,
+            short: std::env::var("BENCH_SHORT").is_ok_and(|v| !v.is_empty() && v != "0"),
+        };
+        match get.keys().next() {
+            Some(unknown) => Err(format!("unknown argument {unknown}")),
+            None => Ok(parsed),
+        }
+    }
+
+    pub fn rust(&self) -> Subject {
+        Subject {
+            name: "Rust",
+            program: self.function.clone(),
+            envs: vec![("RUST_LOG".into(), "warn".into())],
+            package: Package::Binary {
+                binary: self.function.clone(),
+                zip: self.function_zip.clone(),
+            },
+        }
+    }
+
+    /// The baseline's `bootstrap` finds `python3` on PATH: the venv's first.
+    pub fn python(&self) -> Subject {
+        let path = std::env::var("PATH").unwrap_or_default();
+        let venv_bin = self.baseline_venv.join("bin");
+        Subject {
+            name: "Python",
+            program: self.baseline.clone(),
+            envs: vec![
+                ("PATH".into(), format!("{}:{path}", venv_bin.display())),
+                ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+            ],
+            package: Package::Script {
+                handler: self.baseline_handler.clone(),
+                zip: self.baseline_zip.clone(),
+                site_packages: self.baseline_site_packages.clone(),
+            },
+        }
+    }
+}
