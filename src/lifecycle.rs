@@ -20,8 +20,8 @@ use crate::sagemaker::{
 /// How often to ask SageMaker, and how long to back off.
 #[derive(Debug, Clone)]
 pub struct Pacing {
-    /// Before the first `DescribeImageVersion` after a create or delete: a
-    /// version never becomes ready sooner.
+    /// Before the first `DescribeImageVersion` after a create or delete.
+    /// None: a redelivered event, or a quick SageMaker, is answered at once.
     pub first_poll: Duration,
     /// Between later polls: answers within about this long of the change,
     /// at about one call a second.
@@ -35,7 +35,7 @@ pub struct Pacing {
 impl Default for Pacing {
     fn default() -> Self {
         Pacing {
-            first_poll: Duration::from_millis(500),
+            first_poll: Duration::ZERO,
             poll_every: Duration::from_secs(1),
             retry_base: Duration::from_millis(250),
             retry_cap: Duration::from_secs(3),

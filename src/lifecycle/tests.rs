@@ -29,6 +29,8 @@ struct FakeState {
     errors: VecDeque<(&'static str, ErrorKind)>,
     image_missing: bool,
     polls: u32,
+    /// Versions created from now on end CREATE_FAILED.
+    creations_fail: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -105,6 +107,11 @@ impl ImageVersions for Fake {
         s.next += 1;
         let number = s.next;
         let polls = s.polls;
+        let then = if s.creations_fail {
+            VersionStatus::CreateFailed
+        } else {
+            VersionStatus::Created
+        };
         s.tokens.insert(new.client_token.to_owned(), number);
         s.versions.insert(
             number,
@@ -113,7 +120,7 @@ impl ImageVersions for Fake {
                 aliases: new.aliases.iter().cloned().collect(),
                 metadata: new.metadata.clone(),
                 polls_left: polls,
-                then: VersionStatus::Created,
+                then,
             },
         );
         Ok(format!("{ARN_PREFIX}{number}"))
@@ -282,23 +289,8 @@ async fn create_polls_until_created_then_answers_the_attributes() {
 async fn create_failed_carries_the_failure_reason_and_the_version_arn() {
     let fake = Fake::default();
     fake.state().polls = 1;
-    fake.state().next = 0;
-    let pacing = Pacing::default();
-    let progress = Progress::default();
-    // The version will fail once it leaves CREATING.
-    let lifecycle = Lifecycle {
-        regions: &fake,
-        pacing: &pacing,
-        progress: &progress,
-    };
-    let properties = props(json!({}));
-    let task = lifecycle.create("req-1", &properties);
-    tokio::pin!(task);
-    let first =
-        tokio::select! { r = &mut task => Some(r), () = tokio::time::sleep(Duration::from_millis(100)) => None };
-    assert!(first.is_none());
-    fake.state().versions.get_mut(&1).unwrap().then = VersionStatus::CreateFailed;
-    match task.await {
+    fake.state().creations_fail = true;
+    match create(&fake, props(json!({}))).await {
         Err(LifecycleError::CreateFailed {
             arn: failed, reason, ..
         }) => {
@@ -428,21 +420,10 @@ async fn update_of_a_vanished_version_creates_it_again() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_replacement_is_deleted_and_the_update_fails() {
     let fake = Fake::default().with_version(1, &[]);
-    fake.state().next = 1;
-    let fake2 = fake.clone();
-    let watcher = tokio::spawn(async move {
-        loop {
-            if let Some(v) = fake2.state().versions.get_mut(&2) {
-                v.then = VersionStatus::CreateFailed;
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    });
+    fake.state().creations_fail = true;
     let err = update(&fake, &arn(1), props(json!({"BaseImage": "repo:2"})), props(json!({})))
         .await
         .unwrap_err();
-    watcher.await.unwrap();
     assert!(matches!(err, LifecycleError::CreateFailed { .. }), "{err:?}");
     assert!(
         fake.calls().contains(&"DeleteImageVersion(2)".to_owned()),
