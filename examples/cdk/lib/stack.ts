@@ -23,8 +23,6 @@ export const SAGEMAKER_ACTIONS = [
   'sagemaker:UpdateImageVersion',
   'sagemaker:DeleteImageVersion',
   'sagemaker:ListAliases',
-  'sagemaker:ListImageVersions',
-  'sagemaker:DescribeImage',
 ];
 
 /** The provider function's timeout; it must stay below the custom resources' serviceTimeout. */

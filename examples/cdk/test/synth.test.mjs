@@ -11,13 +11,12 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.resolve(here, '..', 'cdk.out');
 
+// The five SageMaker actions the handler calls (src/sagemaker/sdk.rs), no others.
 const SAGEMAKER_ACTIONS = [
   'sagemaker:CreateImageVersion',
-  'sagemaker:DescribeImage',
   'sagemaker:DeleteImageVersion',
   'sagemaker:DescribeImageVersion',
   'sagemaker:ListAliases',
-  'sagemaker:ListImageVersions',
   'sagemaker:UpdateImageVersion',
 ];
 
@@ -109,7 +108,7 @@ test('the image exists before its versions', () => {
   assert.ok(asArray(first.DependsOn).includes(imageId));
 });
 
-test("the function's role grants exactly the seven SageMaker actions, on images and image versions only", () => {
+test("the function's role grants exactly the five SageMaker actions, on images and image versions only", () => {
   const roleId = fn.Properties.Role['Fn::GetAtt'][0];
   const role = resources[roleId];
   assert.equal(role.Type, 'AWS::IAM::Role');
