@@ -1,6 +1,10 @@
 //! Answer latency: from the version reaching CREATED (the stand-in's create
 //! delay after the CreateImageVersion call) to the answer PUT, and the
 //! DescribeImageVersion calls made while waiting.
+//!
+//! Each sample adds a different fraction of a second to the delay: a delay
+//! in whole seconds would line up with a once-a-second poll and show a
+//! latency no real version gets.
 
 use std::time::Duration;
 
@@ -14,10 +18,11 @@ pub struct Latency {
 
 pub async fn measure(subject: &Subject, plan: Plan) -> Result<Latency> {
     let stage = Stage::start(subject).await?;
-    let delay = Duration::from_secs(plan.create_delay_secs);
     let mut latencies = Vec::new();
     let mut describes = Vec::new();
-    for _ in 0..plan.latency_samples {
+    for sample in 0..plan.latency_samples {
+        let offset = Duration::from_secs(1).mul_f64(sample as f64 / plan.latency_samples as f64);
+        let delay = Duration::from_secs(plan.create_delay_secs) + offset;
         stage.sagemaker.set_delays(delay, Duration::ZERO);
         stage.sagemaker.clear_calls();
         let created = stage.invoke(&stage.events().create(0)).await?;

@@ -67,7 +67,7 @@ async fn measure(subject: &Subject, plan: Plan) -> Result<Figures> {
     eprintln!("bench: {}: {} invocations", subject.name, plan.invocations);
     let overhead = overhead::measure(subject, plan.invocations).await?;
     eprintln!(
-        "bench: {}: answer latency ({} creates, create delay {} s)",
+        "bench: {}: answer latency ({} creates, create delay {} s + 0-1 s)",
         subject.name, plan.latency_samples, plan.create_delay_secs
     );
     let latency = latency::measure(subject, plan).await?;

@@ -150,7 +150,7 @@ impl Table {
     pub fn render(&self, plan: Plan, short: bool) -> String {
         let header = Row {
             figure: format!(
-                "{} ({} cold starts, {} invocations, create delay {} s)",
+                "{} ({} cold starts, {} invocations, create delay {} s + 0-1 s)",
                 if short { "BENCH_SHORT" } else { "figure" },
                 plan.cold_starts,
                 plan.invocations,
