@@ -229,6 +229,8 @@ impl<R: Regions> Lifecycle<'_, R> {
         let api = self.regions.api(&arn.region).await;
         let arn_text = arn.to_string();
         self.progress.update(|p| p.version_arn = Some(arn_text.clone()));
+        self.progress
+            .update(|p| p.waiting_for = Some("SageMaker DeleteImageVersion to answer".to_owned()));
         let mut attempt = 0;
         loop {
             match api.delete(image, arn.version).await {
@@ -237,7 +239,10 @@ impl<R: Regions> Lifecycle<'_, R> {
                     info!("the version or its image is already gone");
                     return Ok(done);
                 }
-                Err(e) if e.kind == ErrorKind::InUse => match self.retry(|| api.describe(image, arn.version)).await {
+                Err(e) if e.kind == ErrorKind::InUse => match self
+                    .retry("DescribeImageVersion", || api.describe(image, arn.version))
+                    .await
+                {
                     Ok(state) if state.status == VersionStatus::Deleting => break,
                     Ok(_) => self.note_and_back_off(&e, &mut attempt).await,
                     Err(e) if e.kind == ErrorKind::NotFound => return Ok(done),
@@ -248,7 +253,7 @@ impl<R: Regions> Lifecycle<'_, R> {
             }
         }
         self.progress
-            .update(|p| p.waiting_for = Some("the version to be deleted".to_owned()));
+            .update(|p| p.waiting_for = Some("the version to be deleted (polling DescribeImageVersion)".to_owned()));
         let (api, arn_text) = (&api, &arn_text);
         self.poll(move || async move {
             match api.describe(image, arn.version).await {
@@ -306,7 +311,7 @@ impl<R: Regions> Lifecycle<'_, R> {
             BTreeSet::new()
         } else {
             let in_use = self
-                .retry(|| api.aliases(image, None))
+                .retry("ListAliases", || api.aliases(image, None))
                 .await
                 .map_err(|e| image_error(e, image, region))?;
             props.aliases.intersection(&in_use).cloned().collect()
@@ -320,7 +325,7 @@ impl<R: Regions> Lifecycle<'_, R> {
             metadata: &props.metadata,
         };
         let arn = self
-            .retry(|| api.create(&new))
+            .retry("CreateImageVersion", || api.create(&new))
             .await
             .map_err(|e| image_error(e, image, region))?;
         self.progress.update(|p| p.version_arn = Some(arn.clone()));
@@ -336,7 +341,8 @@ impl<R: Regions> Lifecycle<'_, R> {
                 aliases_to_add: held,
                 ..VersionUpdate::default()
             };
-            self.retry(|| api.update(image, version, &update)).await?;
+            self.retry("UpdateImageVersion", || api.update(image, version, &update))
+                .await?;
         }
         info!(version_arn = %arn, "version created");
         Ok(Done::version(&state))
@@ -353,7 +359,10 @@ impl<R: Regions> Lifecycle<'_, R> {
         let image = props.image_name.as_str();
         let arn_text = arn.to_string();
         self.progress.update(|p| p.version_arn = Some(arn_text.clone()));
-        let state = match self.retry(|| api.describe(image, arn.version)).await {
+        let state = match self
+            .retry("DescribeImageVersion", || api.describe(image, arn.version))
+            .await
+        {
             Ok(state) => state,
             Err(e) if e.kind == ErrorKind::NotFound => {
                 warn!(version_arn = %arn_text, "the version no longer exists: creating it again");
@@ -369,7 +378,9 @@ impl<R: Regions> Lifecycle<'_, R> {
                 return self.create_version(request_id, props, region).await;
             }
         };
-        let current = self.retry(|| api.aliases(image, Some(arn.version))).await?;
+        let current = self
+            .retry("ListAliases", || api.aliases(image, Some(arn.version)))
+            .await?;
         let aliases = AliasDiff::between(&props.aliases, &current);
         self.release_aliases(&api, image, arn.version, &aliases.to_add).await?;
         let update = VersionUpdate {
@@ -380,7 +391,8 @@ impl<R: Regions> Lifecycle<'_, R> {
         if update.is_empty() {
             info!(version_arn = %arn_text, "the version already matches the properties: nothing to update");
         } else {
-            self.retry(|| api.update(image, arn.version, &update)).await?;
+            self.retry("UpdateImageVersion", || api.update(image, arn.version, &update))
+                .await?;
             info!(version_arn = %arn_text, "version updated in place");
         }
         Ok(Done::version(&state))
@@ -398,9 +410,12 @@ impl<R: Regions> Lifecycle<'_, R> {
         if aliases.is_empty() {
             return Ok(());
         }
-        let in_use = self.retry(|| api.aliases(image, None)).await?;
+        let in_use = self.retry("ListAliases", || api.aliases(image, None)).await?;
         for alias in aliases.iter().filter(|a| in_use.contains(*a)) {
-            let Some(holder) = self.retry(|| api.holder_of(image, alias)).await? else {
+            let Some(holder) = self
+                .retry("DescribeImageVersion", || api.holder_of(image, alias))
+                .await?
+            else {
                 continue;
             };
             if holder != version {
@@ -409,7 +424,8 @@ impl<R: Regions> Lifecycle<'_, R> {
                     aliases_to_delete: vec![alias.clone()],
                     ..VersionUpdate::default()
                 };
-                self.retry(|| api.update(image, holder, &update)).await?;
+                self.retry("UpdateImageVersion", || api.update(image, holder, &update))
+                    .await?;
             }
         }
         Ok(())
@@ -424,7 +440,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         arn: &str,
     ) -> Result<VersionState, LifecycleError> {
         self.progress
-            .update(|p| p.waiting_for = Some("the version to be CREATED".to_owned()));
+            .update(|p| p.waiting_for = Some("the version to be CREATED (polling DescribeImageVersion)".to_owned()));
         self.poll(move || async move {
             match api.describe(image, version).await {
                 Ok(state) => match state.status {
@@ -474,11 +490,14 @@ impl<R: Regions> Lifecycle<'_, R> {
 
     /// Retries throttling, 5xx and `ResourceInUse` with jittered backoff.
     /// There is no attempt limit: the handler's deadline ends the request.
-    async fn retry<T, F, Fut>(&self, mut call: F) -> Result<T, ApiError>
+    async fn retry<T, F, Fut>(&self, operation: &str, mut call: F) -> Result<T, ApiError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
     {
+        // Named in the Reason if the deadline comes while the call hangs.
+        self.progress
+            .update(|p| p.waiting_for = Some(format!("SageMaker {operation} to answer")));
         let mut attempt = 0;
         loop {
             match call().await {

@@ -115,6 +115,11 @@ async fn hang_cell(op: &str) {
         "{}",
         answer.reason()
     );
+    assert!(
+        answer.reason().contains(op),
+        "the Reason names the call that hung: {}",
+        answer.reason()
+    );
     match op {
         // The version exists once CreateImageVersion answered: the rollback
         // Delete must get its ARN.
