@@ -82,12 +82,6 @@ pub struct SdkImageVersions {
     client: Client,
 }
 
-impl SdkImageVersions {
-    pub fn new(client: Client) -> Self {
-        SdkImageVersions { client }
-    }
-}
-
 /// The seven metadata members, which `CreateImageVersion` and
 /// `UpdateImageVersion` builders both take (as distinct types).
 macro_rules! with_metadata {
