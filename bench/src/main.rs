@@ -44,7 +44,7 @@ impl Plan {
         } else {
             Plan {
                 cold_starts: 20,
-                invocations: 1000,
+                invocations: 2000,
                 create_delay_secs: 3,
                 latency_samples: 5,
             }

@@ -34,6 +34,9 @@ pub struct Overhead {
     /// Invoke → the first SageMaker call of the first event after start-up.
     pub first_event_to_first_call: Duration,
     pub after_init: Memory,
+    /// After the first half of the invocations: the peak then against the
+    /// peak at the end shows whether memory grows with use.
+    pub at_half: Memory,
     pub after_all: Memory,
 }
 
@@ -44,6 +47,7 @@ pub async fn measure(subject: &Subject, invocations: usize) -> Result<Overhead> 
     let mut samples: Vec<Samples> = KINDS.iter().map(|_| Samples::default()).collect();
     let mut first_event_to_first_call = None;
     let mut physical_id = String::new();
+    let mut at_half = after_init;
     for i in 0..invocations {
         let events = stage.events();
         let kind = i % KINDS.len();
@@ -61,6 +65,9 @@ pub async fn measure(subject: &Subject, invocations: usize) -> Result<Overhead> 
         s.to_first_call.push(first - invocation.started);
         s.after_last_call.push(invocation.ended - last);
         stage.sagemaker.clear_calls();
+        if i + 1 == invocations / 2 {
+            at_half = memory::read(pid)?;
+        }
     }
     let after_all = memory::read(pid)?;
     Ok(Overhead {
@@ -75,6 +82,7 @@ pub async fn measure(subject: &Subject, invocations: usize) -> Result<Overhead> 
             .collect(),
         first_event_to_first_call: first_event_to_first_call.unwrap_or_default(),
         after_init,
+        at_half,
         after_all,
     })
 }

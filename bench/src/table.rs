@@ -35,7 +35,13 @@ impl Table {
             python,
         );
         t.memory(
-            "memory peak over the invocations (VmHWM)",
+            "memory peak over the first half of the invocations (VmHWM)",
+            |f| f.overhead.at_half.hwm_kib,
+            rust,
+            python,
+        );
+        t.memory(
+            "memory peak over all the invocations (VmHWM)",
             |f| f.overhead.after_all.hwm_kib,
             rust,
             python,
