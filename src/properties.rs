@@ -11,12 +11,23 @@ use serde_json::{Map, Value};
 
 const MAX_SHOWN_VALUE_CHARS: usize = 64;
 
-/// Properties that CloudFormation sets itself: accepted, not used.
-const CLOUDFORMATION_PROPERTIES: [&str; 2] = ["ServiceToken", "ServiceTimeout"];
+/// The resource's own properties, in the contract's order.
+pub const PROPERTIES: [&str; 11] = [
+    "ImageName",
+    "BaseImage",
+    "Region",
+    "Aliases",
+    "Horovod",
+    "JobType",
+    "MLFramework",
+    "ProgrammingLang",
+    "Processor",
+    "ReleaseNotes",
+    "VendorGuidance",
+];
 
-const KNOWN_PROPERTIES: &str = "ImageName, BaseImage, Region, Aliases, Horovod, JobType, \
-     MLFramework, ProgrammingLang, Processor, ReleaseNotes, VendorGuidance \
-     (and ServiceToken, ServiceTimeout)";
+/// Properties that CloudFormation sets itself: accepted, not used.
+pub const CLOUDFORMATION_PROPERTIES: [&str; 2] = ["ServiceToken", "ServiceTimeout"];
 
 pub const JOB_TYPES: [&str; 3] = ["TRAINING", "INFERENCE", "NOTEBOOK_KERNEL"];
 pub const PROCESSORS: [&str; 2] = ["CPU", "GPU"];
@@ -27,7 +38,11 @@ pub const VENDOR_GUIDANCE: [&str; 4] = ["NOT_PROVIDED", "STABLE", "TO_BE_ARCHIVE
 pub enum PropertyError {
     #[error("ResourceProperties must be a JSON object, not {0}")]
     NotAnObject(&'static str),
-    #[error("unknown property {name}; allowed properties are {KNOWN_PROPERTIES}")]
+    #[error(
+        "unknown property {name}; allowed properties are {} (and {})",
+        PROPERTIES.join(", "),
+        CLOUDFORMATION_PROPERTIES.join(", ")
+    )]
     Unknown { name: String },
     #[error("property {0} is required")]
     Missing(&'static str),
@@ -232,21 +247,7 @@ impl AliasDiff {
 }
 
 fn is_known(name: &str) -> bool {
-    CLOUDFORMATION_PROPERTIES.contains(&name)
-        || [
-            "ImageName",
-            "BaseImage",
-            "Region",
-            "Aliases",
-            "Horovod",
-            "JobType",
-            "MLFramework",
-            "ProgrammingLang",
-            "Processor",
-            "ReleaseNotes",
-            "VendorGuidance",
-        ]
-        .contains(&name)
+    PROPERTIES.contains(&name) || CLOUDFORMATION_PROPERTIES.contains(&name)
 }
 
 struct Reader<'a> {

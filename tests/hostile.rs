@@ -8,6 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use sagemaker_image_version::properties::{CLOUDFORMATION_PROPERTIES, PROPERTIES};
 use serde_json::{Value, json};
 use standins::{Deadline, Outcome};
 
@@ -253,21 +254,7 @@ async fn bytes_that_are_not_utf8_do_not_stop_the_function() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_json_type_in_every_property_is_answered() {
     let h = quick_harness().await;
-    let names = [
-        "ImageName",
-        "BaseImage",
-        "Region",
-        "Aliases",
-        "Horovod",
-        "JobType",
-        "MLFramework",
-        "ProgrammingLang",
-        "Processor",
-        "ReleaseNotes",
-        "VendorGuidance",
-        "ServiceToken",
-        "ServiceTimeout",
-    ];
+    let names: Vec<&str> = PROPERTIES.iter().chain(&CLOUDFORMATION_PROPERTIES).copied().collect();
     let values = [
         json!(null),
         json!(true),
@@ -283,7 +270,7 @@ async fn every_json_type_in_every_property_is_answered() {
         json!({ "Ref": "X" }),
     ];
     let (mut answered, mut succeeded) = (0, 0);
-    for name in names {
+    for &name in &names {
         for value in &values {
             let mut properties = props();
             properties[name] = value.clone();
