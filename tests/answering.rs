@@ -277,3 +277,53 @@ async fn a_hung_response_url_attempt_is_cut_short_and_retried_before_the_deadlin
     let took = answer.put.at - start;
     assert!(took < Duration::from_secs(6), "accepted {took:?} after a 6 s deadline");
 }
+
+/// A bucket that answers every request with a redirect to the receiver.
+async fn redirecting_bucket(to: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let seen = requests.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let mut buffer = vec![0; 64 * 1024];
+            let _ = stream.read(&mut buffer).await;
+            let reply = format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(reply.as_bytes()).await;
+        }
+    });
+    (
+        format!("http://{address}/bucket/answer?X-Amz-Signature=redirected"),
+        requests,
+    )
+}
+
+#[tokio::test]
+async fn a_redirect_from_the_response_url_is_not_followed() {
+    let h = Harness::start().await;
+    let mut event = h.delete_event(PLACEHOLDER, props());
+    let id = event["RequestId"].as_str().unwrap().to_owned();
+    let (url, requests) = redirecting_bucket(h.receiver.response_url(&id)).await;
+    event["ResponseURL"] = json!(url);
+    let outcome = h.invoke_event_raw(&event).await;
+    assert!(outcome.is_response(), "{outcome:?}");
+    assert!(
+        h.function
+            .wait_for_log("answer not delivered", Duration::from_secs(2))
+            .await
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        requests.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one attempt, not retried"
+    );
+    assert_eq!(h.receiver.count_for(&id), 0, "the redirect was not followed");
+}
