@@ -11,6 +11,7 @@
 mod http;
 
 pub mod function;
+pub mod local;
 pub mod receiver;
 pub mod runtime_api;
 pub mod sagemaker;
