@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 /// When the deadline has already passed on arrival (`cargo lambda watch`
 /// sends a constant in the past) it is unknown: work this long instead.
-pub const FALLBACK_BUDGET: Duration = Duration::from_secs(300);
+pub(crate) const FALLBACK_BUDGET: Duration = Duration::from_secs(300);
 
 /// Kept back for answering: a tenth of the time, between 1 and 10 seconds.
 const MIN_RESERVE: Duration = Duration::from_secs(1);
@@ -17,23 +17,23 @@ const MAX_RESERVE: Duration = Duration::from_secs(10);
 const FINAL_MARGIN: Duration = Duration::from_millis(150);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
+pub(crate) struct Budget {
     /// SageMaker work stops here, and the request is answered "timed out".
-    pub work_until: Instant,
+    pub(crate) work_until: Instant,
     /// The answer's PUT and its retries stop here.
-    pub answer_until: Instant,
-    pub total: Duration,
+    pub(crate) answer_until: Instant,
+    pub(crate) total: Duration,
 }
 
 impl Budget {
     /// From the runtime's `Lambda-Runtime-Deadline-Ms` (epoch milliseconds).
-    pub fn from_deadline_ms(deadline_ms: u64) -> Self {
+    pub(crate) fn from_deadline_ms(deadline_ms: u64) -> Self {
         let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
         let left = deadline.duration_since(SystemTime::now()).unwrap_or_default();
         Self::with_time_left(if left.is_zero() { FALLBACK_BUDGET } else { left })
     }
 
-    pub fn with_time_left(left: Duration) -> Self {
+    pub(crate) fn with_time_left(left: Duration) -> Self {
         let now = Instant::now();
         let reserve = (left / 10).clamp(MIN_RESERVE, MAX_RESERVE).min(left / 2);
         Budget {

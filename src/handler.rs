@@ -14,15 +14,24 @@ use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, Status
 use crate::deadline::Budget;
 use crate::lifecycle::{Done, Lifecycle, LifecycleError, Pacing, Progress};
 use crate::sagemaker::Regions;
+use crate::sagemaker::sdk::SdkRegions;
 
-pub struct Handler<R> {
+pub(crate) struct Handler<R> {
     regions: R,
     sender: ResponseSender,
     pacing: Pacing,
 }
 
+impl Handler<SdkRegions> {
+    /// The handler as Lambda runs it: SageMaker through the SDK's default
+    /// chain, answers as the environment allows.
+    pub(crate) fn from_env() -> Arc<Self> {
+        Handler::new(SdkRegions::default(), ResponseSender::from_env(), Pacing::default())
+    }
+}
+
 impl<R: Regions + 'static> Handler<R> {
-    pub fn new(regions: R, sender: ResponseSender, pacing: Pacing) -> Arc<Self> {
+    pub(crate) fn new(regions: R, sender: ResponseSender, pacing: Pacing) -> Arc<Self> {
         Arc::new(Handler {
             regions,
             sender,
@@ -32,7 +41,10 @@ impl<R: Regions + 'static> Handler<R> {
 
     /// Answers the event and returns `Ok` whatever happened: an `Err` would
     /// only make Lambda run the request again.
-    pub async fn handle(self: Arc<Self>, event: LambdaEvent<Box<RawValue>>) -> Result<(), lambda_runtime::Error> {
+    pub(crate) async fn handle(
+        self: Arc<Self>,
+        event: LambdaEvent<Box<RawValue>>,
+    ) -> Result<(), lambda_runtime::Error> {
         let (payload, context) = event.into_parts();
         let budget = Budget::from_deadline_ms(context.deadline);
         let (envelope, payload) = event::read(payload.get());
@@ -172,3 +184,6 @@ fn timed_out(progress: &Progress, budget: Budget) -> String {
     }
     reason + "; raise the function's Timeout (below the resource's ServiceTimeout) or retry the stack operation"
 }
+
+#[cfg(test)]
+mod tests;

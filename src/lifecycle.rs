@@ -11,25 +11,24 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use crate::properties::{AliasDiff, ImageVersionProperties, InvalidProperties};
-use crate::sagemaker::sdk::NoRegion;
 use crate::sagemaker::{
-    ApiError, ErrorKind, ImageVersionArn, ImageVersions, NewVersion, Regions, VersionState, VersionStatus,
+    ApiError, ErrorKind, ImageVersionArn, ImageVersions, NewVersion, NoRegion, Regions, VersionState, VersionStatus,
     VersionUpdate,
 };
 
 /// How often to ask SageMaker, and how long to back off.
 #[derive(Debug, Clone)]
-pub struct Pacing {
+pub(crate) struct Pacing {
     /// Before the first `DescribeImageVersion` after a create or delete.
     /// None: a redelivered event, or a quick SageMaker, is answered at once.
-    pub first_poll: Duration,
+    pub(crate) first_poll: Duration,
     /// Between later polls: answers within about this long of the change,
     /// at about one call a second.
-    pub poll_every: Duration,
+    pub(crate) poll_every: Duration,
     /// Backoff of retried calls: full jitter up to `retry_base * 2^attempt`,
     /// capped.
-    pub retry_base: Duration,
-    pub retry_cap: Duration,
+    pub(crate) retry_base: Duration,
+    pub(crate) retry_cap: Duration,
 }
 
 impl Default for Pacing {
@@ -53,17 +52,17 @@ impl Pacing {
 /// What the lifecycle has learnt so far, kept outside it so that an answer
 /// sent at the deadline can still name the version and the last error.
 #[derive(Debug, Clone, Default)]
-pub struct Progress(Arc<Mutex<ProgressState>>);
+pub(crate) struct Progress(Arc<Mutex<ProgressState>>);
 
 #[derive(Debug, Clone, Default)]
-pub struct ProgressState {
-    pub version_arn: Option<String>,
-    pub waiting_for: Option<String>,
-    pub last_error: Option<String>,
+pub(crate) struct ProgressState {
+    pub(crate) version_arn: Option<String>,
+    pub(crate) waiting_for: Option<String>,
+    pub(crate) last_error: Option<String>,
 }
 
 impl Progress {
-    pub fn snapshot(&self) -> ProgressState {
+    pub(crate) fn snapshot(&self) -> ProgressState {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
@@ -74,9 +73,9 @@ impl Progress {
 
 /// A finished request: the id to answer and the attributes for `Fn::GetAtt`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Done {
-    pub physical_resource_id: String,
-    pub data: BTreeMap<String, String>,
+pub(crate) struct Done {
+    pub(crate) physical_resource_id: String,
+    pub(crate) data: BTreeMap<String, String>,
 }
 
 impl Done {
@@ -107,7 +106,7 @@ impl Done {
 
 /// Why a request FAILED; the message is the answer's Reason.
 #[derive(Debug, thiserror::Error)]
-pub enum LifecycleError {
+pub(crate) enum LifecycleError {
     #[error(transparent)]
     Properties(#[from] InvalidProperties),
     #[error(transparent)]
@@ -139,15 +138,15 @@ pub enum LifecycleError {
 }
 
 /// One request's work against SageMaker.
-pub struct Lifecycle<'a, R> {
-    pub regions: &'a R,
-    pub pacing: &'a Pacing,
-    pub progress: &'a Progress,
+pub(crate) struct Lifecycle<'a, R> {
+    pub(crate) regions: &'a R,
+    pub(crate) pacing: &'a Pacing,
+    pub(crate) progress: &'a Progress,
 }
 
 impl<R: Regions> Lifecycle<'_, R> {
     /// Create: a new version, answered once it is `CREATED`.
-    pub async fn create(&self, request_id: &str, properties: &Value) -> Result<Done, LifecycleError> {
+    pub(crate) async fn create(&self, request_id: &str, properties: &Value) -> Result<Done, LifecycleError> {
         let props = ImageVersionProperties::parse(properties)?;
         let region = self.region_of(&props).await?;
         self.create_version(request_id, &props, &region).await
@@ -155,7 +154,7 @@ impl<R: Regions> Lifecycle<'_, R> {
 
     /// Update: a new version when `ImageName`, `BaseImage` or `Region`
     /// changed, else the version brought to the properties in place.
-    pub async fn update(
+    pub(crate) async fn update(
         &self,
         request_id: &str,
         physical_id: &str,
@@ -193,7 +192,7 @@ impl<R: Regions> Lifecycle<'_, R> {
             Some(old) => props.replacement_reasons(old, &self.regions.default_region().await?),
             None => Vec::new(),
         };
-        if !arn.image_name.eq_ignore_ascii_case(&props.image_name) && !changed.contains(&"ImageName") {
+        if !arn.image_name.eq_ignore_ascii_case(props.image_name()) && !changed.contains(&"ImageName") {
             changed.push("ImageName");
         }
         if arn.region != region && !changed.contains(&"Region") {
@@ -216,7 +215,7 @@ impl<R: Regions> Lifecycle<'_, R> {
     }
 
     /// Delete: the version in `physical_id`, answered once it is gone.
-    pub async fn delete(&self, physical_id: &str, properties: &Value) -> Result<Done, LifecycleError> {
+    pub(crate) async fn delete(&self, physical_id: &str, properties: &Value) -> Result<Done, LifecycleError> {
         let done = Done::with_id(physical_id);
         let Some(arn) = ImageVersionArn::parse(physical_id) else {
             info!(
@@ -291,8 +290,8 @@ impl<R: Regions> Lifecycle<'_, R> {
     }
 
     async fn region_of(&self, props: &ImageVersionProperties) -> Result<String, NoRegion> {
-        match &props.region {
-            Some(region) => Ok(region.clone()),
+        match props.region() {
+            Some(region) => Ok(region.to_owned()),
             None => self.regions.default_region().await,
         }
     }
@@ -304,7 +303,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         region: &str,
     ) -> Result<Done, LifecycleError> {
         let api = self.regions.api(region).await;
-        let image = props.image_name.as_str();
+        let image = props.image_name();
         // An alias names one version at a time: those held by another version
         // stay there until the new one is ready, then move to it.
         let held = if props.aliases.is_empty() {
@@ -319,7 +318,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         let client_token = client_token(request_id);
         let new = NewVersion {
             image_name: image,
-            base_image: &props.base_image,
+            base_image: props.base_image(),
             client_token: &client_token,
             aliases: props.aliases.difference(&held).cloned().collect(),
             metadata: &props.metadata,
@@ -356,7 +355,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         region: &str,
     ) -> Result<Done, LifecycleError> {
         let api = self.regions.api(region).await;
-        let image = props.image_name.as_str();
+        let image = props.image_name();
         let arn_text = arn.to_string();
         self.progress.update(|p| p.version_arn = Some(arn_text.clone()));
         let state = match self
@@ -530,7 +529,7 @@ fn image_error(error: ApiError, image: &str, region: &str) -> LifecycleError {
 /// The request's id as SageMaker's idempotency token, so that the same event
 /// delivered twice creates one version. A CloudFormation RequestId (a UUID)
 /// fits as it is; anything else is hashed into the token's alphabet.
-pub fn client_token(request_id: &str) -> String {
+pub(crate) fn client_token(request_id: &str) -> String {
     let fits =
         (1..=36).contains(&request_id.len()) && request_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
     if fits {

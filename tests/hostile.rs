@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use sagemaker_image_version::properties::{CLOUDFORMATION_PROPERTIES, PROPERTIES};
+use sagemaker_image_version::{CLOUDFORMATION_PROPERTIES, PROPERTIES};
 use serde_json::{Value, json};
 use standins::{Deadline, Outcome};
 

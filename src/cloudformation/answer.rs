@@ -7,11 +7,11 @@ use serde::Serialize;
 use super::event::Envelope;
 
 /// CloudFormation refuses a larger answer ("Response object is too long").
-pub const MAX_BODY_BYTES: usize = 4096;
+pub(crate) const MAX_BODY_BYTES: usize = 4096;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Status {
+pub(crate) enum Status {
     Success,
     Failed,
 }
@@ -19,20 +19,20 @@ pub enum Status {
 /// The body of the PUT. Absent fields are left out, never `null`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct Answer {
-    pub status: Status,
+pub(crate) struct Answer {
+    pub(crate) status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    pub physical_resource_id: String,
-    pub stack_id: String,
-    pub request_id: String,
-    pub logical_resource_id: String,
+    pub(crate) reason: Option<String>,
+    pub(crate) physical_resource_id: String,
+    pub(crate) stack_id: String,
+    pub(crate) request_id: String,
+    pub(crate) logical_resource_id: String,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub data: BTreeMap<String, String>,
+    pub(crate) data: BTreeMap<String, String>,
 }
 
 impl Answer {
-    pub fn success(envelope: &Envelope, physical_resource_id: String, data: BTreeMap<String, String>) -> Self {
+    pub(crate) fn success(envelope: &Envelope, physical_resource_id: String, data: BTreeMap<String, String>) -> Self {
         Answer {
             status: Status::Success,
             reason: None,
@@ -44,7 +44,7 @@ impl Answer {
         }
     }
 
-    pub fn failed(envelope: &Envelope, physical_resource_id: String, reason: String) -> Self {
+    pub(crate) fn failed(envelope: &Envelope, physical_resource_id: String, reason: String) -> Self {
         Answer {
             status: Status::Failed,
             reason: Some(reason),
@@ -59,7 +59,7 @@ impl Answer {
     /// The JSON body, within [`MAX_BODY_BYTES`] by shortening the Reason at a
     /// character boundary. Ids are copied verbatim and never cut: an event
     /// whose ids alone are too long gets its answer as it is.
-    pub fn body(&self) -> Vec<u8> {
+    pub(crate) fn body(&self) -> Vec<u8> {
         let body = serde_json::to_vec(self).expect("an answer of strings always serializes");
         let Some(reason) = self.reason.as_deref().filter(|_| body.len() > MAX_BODY_BYTES) else {
             return body;

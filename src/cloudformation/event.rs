@@ -8,17 +8,17 @@ use serde_json::Value;
 
 /// What an answer needs, whatever else is wrong with the event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Envelope {
-    pub request_type: Option<String>,
-    pub response_url: Option<String>,
-    pub stack_id: String,
-    pub request_id: String,
-    pub logical_resource_id: String,
-    pub physical_resource_id: Option<String>,
+pub(crate) struct Envelope {
+    pub(crate) request_type: Option<String>,
+    pub(crate) response_url: Option<String>,
+    pub(crate) stack_id: String,
+    pub(crate) request_id: String,
+    pub(crate) logical_resource_id: String,
+    pub(crate) physical_resource_id: Option<String>,
 }
 
 impl Envelope {
-    pub fn from_value(event: &Value) -> Self {
+    pub(crate) fn from_value(event: &Value) -> Self {
         let text = |name: &str| event.get(name).and_then(Value::as_str).map(str::to_owned);
         Envelope {
             request_type: text("RequestType"),
@@ -46,7 +46,7 @@ struct EnvelopeFields {
 }
 
 /// Stage one: the event as JSON, and its envelope whatever happens.
-pub fn read(raw: &str) -> (Envelope, Result<Value, EventError>) {
+pub(crate) fn read(raw: &str) -> (Envelope, Result<Value, EventError>) {
     match serde_json::from_str::<Value>(raw) {
         Ok(event) => (Envelope::from_value(&event), Ok(event)),
         Err(e) => {
@@ -70,10 +70,10 @@ pub fn read(raw: &str) -> (Envelope, Result<Value, EventError>) {
 }
 
 /// A request the lifecycle can act on.
-pub type Request = CloudFormationCustomResourceRequest<Value, Value>;
+pub(crate) type Request = CloudFormationCustomResourceRequest<Value, Value>;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EventError {
+pub(crate) enum EventError {
     #[error("unknown RequestType {0:?}: expected Create, Update or Delete")]
     UnknownRequestType(String),
     #[error("the event has no RequestType: expected Create, Update or Delete")]
@@ -83,7 +83,7 @@ pub enum EventError {
 }
 
 /// Stage two: the typed request, once the envelope has been taken.
-pub fn parse(event: Value, envelope: &Envelope) -> Result<Request, EventError> {
+pub(crate) fn parse(event: Value, envelope: &Envelope) -> Result<Request, EventError> {
     match envelope.request_type.as_deref() {
         Some("Create" | "Update" | "Delete") => {}
         Some(other) => return Err(EventError::UnknownRequestType(other.chars().take(64).collect())),

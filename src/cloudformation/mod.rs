@@ -1,10 +1,13 @@
 //! The CloudFormation custom-resource protocol: the event that arrives, the
 //! answer that goes back, and the PUT that sends it.
 
-pub mod answer;
-pub mod event;
-pub mod response;
+pub(crate) mod answer;
+pub(crate) mod event;
+pub(crate) mod response;
 
-pub use answer::{Answer, Status};
-pub use event::{Envelope, EventError, Request};
-pub use response::{ResponseSender, ResponseUrl, SendError, UrlError};
+pub(crate) use answer::{Answer, Status};
+pub(crate) use event::{Envelope, EventError};
+pub(crate) use response::ResponseSender;
+
+#[cfg(test)]
+mod proptests;

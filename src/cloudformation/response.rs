@@ -22,7 +22,7 @@ const BACKOFF_BASE: Duration = Duration::from_millis(200);
 const BACKOFF_CAP: Duration = Duration::from_secs(2);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UrlError {
+pub(crate) enum UrlError {
     #[error("the event has no ResponseURL")]
     Missing,
     #[error("the ResponseURL is {0} bytes long, more than {MAX_URL_BYTES}")]
@@ -42,7 +42,7 @@ pub enum UrlError {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum SendError {
+pub(crate) enum SendError {
     #[error("the response bucket refused the answer with HTTP {status} (not retried) at {url}")]
     Refused { status: u16, url: Redacted },
     #[error("the answer could not be delivered to {url} after {attempts} attempts: {last}")]
@@ -51,7 +51,7 @@ pub enum SendError {
 
 /// A URL shown without its query string: safe to log.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Redacted(String);
+pub(crate) struct Redacted(String);
 
 impl fmt::Display for Redacted {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -61,12 +61,12 @@ impl fmt::Display for Redacted {
 
 /// A `ResponseURL` that passed the checks, ready to PUT to.
 #[derive(Clone)]
-pub struct ResponseUrl {
+pub(crate) struct ResponseUrl {
     url: Url,
 }
 
 impl ResponseUrl {
-    pub fn redacted(&self) -> Redacted {
+    pub(crate) fn redacted(&self) -> Redacted {
         redact(&self.url)
     }
 }
@@ -88,7 +88,7 @@ fn redact(url: &Url) -> Redacted {
 }
 
 /// Sends answers; one per process, so that its connections are reused.
-pub struct ResponseSender {
+pub(crate) struct ResponseSender {
     /// Made on the first answer: loading TLS roots need not slow a cold start.
     client: OnceLock<Client>,
     allow_loopback_http: bool,
@@ -98,7 +98,7 @@ pub struct ResponseSender {
 impl ResponseSender {
     /// `allow_loopback_http` is `CFN_ALLOW_LOOPBACK_RESPONSE_URL=true` (local
     /// runs); `runtime_api` is `AWS_LAMBDA_RUNTIME_API`, never a valid target.
-    pub fn new(allow_loopback_http: bool, runtime_api: Option<String>) -> Self {
+    pub(crate) fn new(allow_loopback_http: bool, runtime_api: Option<String>) -> Self {
         ResponseSender {
             client: OnceLock::new(),
             allow_loopback_http,
@@ -117,13 +117,13 @@ impl ResponseSender {
         })
     }
 
-    pub fn from_env() -> Self {
+    pub(crate) fn from_env() -> Self {
         let allow = std::env::var("CFN_ALLOW_LOOPBACK_RESPONSE_URL").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
         Self::new(allow, std::env::var("AWS_LAMBDA_RUNTIME_API").ok())
     }
 
     /// Checks a `ResponseURL` before anything is sent to it.
-    pub fn check(&self, raw: Option<&str>) -> Result<ResponseUrl, UrlError> {
+    pub(crate) fn check(&self, raw: Option<&str>) -> Result<ResponseUrl, UrlError> {
         let raw = raw.ok_or(UrlError::Missing)?;
         if raw.len() > MAX_URL_BYTES {
             return Err(UrlError::TooLong(raw.len()));
@@ -167,7 +167,7 @@ impl ResponseSender {
 
     /// PUTs `body`: connection errors, timeouts and 5xx are retried with
     /// backoff (at least three tries, while `until` allows), 4xx are not.
-    pub async fn send(&self, url: &ResponseUrl, body: Vec<u8>, until: Instant) -> Result<u16, SendError> {
+    pub(crate) async fn send(&self, url: &ResponseUrl, body: Vec<u8>, until: Instant) -> Result<u16, SendError> {
         let mut attempts = 0;
         loop {
             attempts += 1;

@@ -7,18 +7,18 @@ use std::fmt;
 /// SageMaker writes the image name in lower case here, so the name taken
 /// from an ARN is only a fallback for the one in the properties.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageVersionArn {
-    pub partition: String,
-    pub region: String,
-    pub account: String,
-    pub image_name: String,
-    pub version: i32,
+pub(crate) struct ImageVersionArn {
+    pub(crate) partition: String,
+    pub(crate) region: String,
+    pub(crate) account: String,
+    pub(crate) image_name: String,
+    pub(crate) version: i32,
 }
 
 impl ImageVersionArn {
     /// `None` for anything that is not an image-version ARN, such as the
     /// placeholder of a Create that failed before a version existed.
-    pub fn parse(arn: &str) -> Option<Self> {
+    pub(crate) fn parse(arn: &str) -> Option<Self> {
         let mut fields = arn.splitn(6, ':');
         let (Some("arn"), Some(partition), Some("sagemaker"), Some(region), Some(account), Some(resource)) = (
             fields.next(),
@@ -48,7 +48,7 @@ impl ImageVersionArn {
     /// The image name to send to SageMaker: the one from the properties when
     /// it names this ARN's image (the ARN has it in lower case), else the
     /// ARN's own.
-    pub fn image_name_for<'a>(&'a self, from_properties: Option<&'a str>) -> &'a str {
+    pub(crate) fn image_name_for<'a>(&'a self, from_properties: Option<&'a str>) -> &'a str {
         from_properties
             .filter(|name| name.eq_ignore_ascii_case(&self.image_name))
             .unwrap_or(&self.image_name)

@@ -2,19 +2,19 @@
 //! lifecycle is written against [`ImageVersions`], the real implementation in
 //! [`sdk`] goes through `aws-sdk-sagemaker`.
 
-pub mod arn;
-pub mod sdk;
+pub(crate) mod arn;
+pub(crate) mod sdk;
 
 use std::collections::BTreeSet;
 use std::future::Future;
 
 use crate::properties::Metadata;
 
-pub use arn::ImageVersionArn;
+pub(crate) use arn::ImageVersionArn;
 
 /// How a failed SageMaker call is to be treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
+pub(crate) enum ErrorKind {
     /// `ResourceNotFound`: the image or version does not exist.
     NotFound,
     /// `ResourceInUse`: another version of the image is being created, or
@@ -29,21 +29,21 @@ pub enum ErrorKind {
 /// A SageMaker call that failed, with the code SageMaker sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("SageMaker {operation} failed: {code}: {message}")]
-pub struct ApiError {
-    pub kind: ErrorKind,
-    pub operation: &'static str,
-    pub code: String,
-    pub message: String,
+pub(crate) struct ApiError {
+    pub(crate) kind: ErrorKind,
+    pub(crate) operation: &'static str,
+    pub(crate) code: String,
+    pub(crate) message: String,
 }
 
 impl ApiError {
-    pub fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         matches!(self.kind, ErrorKind::InUse | ErrorKind::Transient)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VersionStatus {
+pub(crate) enum VersionStatus {
     Creating,
     Created,
     CreateFailed,
@@ -53,7 +53,7 @@ pub enum VersionStatus {
 }
 
 impl VersionStatus {
-    pub fn from_wire(status: &str) -> Self {
+    pub(crate) fn from_wire(status: &str) -> Self {
         match status {
             "CREATING" => VersionStatus::Creating,
             "CREATED" => VersionStatus::Created,
@@ -67,42 +67,42 @@ impl VersionStatus {
 
 /// What `DescribeImageVersion` says of one version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VersionState {
-    pub arn: String,
-    pub image_arn: String,
-    pub version: i32,
-    pub status: VersionStatus,
-    pub failure_reason: Option<String>,
-    pub container_image: String,
-    pub metadata: Metadata,
+pub(crate) struct VersionState {
+    pub(crate) arn: String,
+    pub(crate) image_arn: String,
+    pub(crate) version: i32,
+    pub(crate) status: VersionStatus,
+    pub(crate) failure_reason: Option<String>,
+    pub(crate) container_image: String,
+    pub(crate) metadata: Metadata,
 }
 
 /// The input of `CreateImageVersion`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewVersion<'a> {
-    pub image_name: &'a str,
-    pub base_image: &'a str,
-    pub client_token: &'a str,
-    pub aliases: Vec<String>,
-    pub metadata: &'a Metadata,
+pub(crate) struct NewVersion<'a> {
+    pub(crate) image_name: &'a str,
+    pub(crate) base_image: &'a str,
+    pub(crate) client_token: &'a str,
+    pub(crate) aliases: Vec<String>,
+    pub(crate) metadata: &'a Metadata,
 }
 
 /// The input of `UpdateImageVersion` besides the version's identity.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct VersionUpdate {
-    pub aliases_to_add: Vec<String>,
-    pub aliases_to_delete: Vec<String>,
-    pub metadata: Metadata,
+pub(crate) struct VersionUpdate {
+    pub(crate) aliases_to_add: Vec<String>,
+    pub(crate) aliases_to_delete: Vec<String>,
+    pub(crate) metadata: Metadata,
 }
 
 impl VersionUpdate {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.aliases_to_add.is_empty() && self.aliases_to_delete.is_empty() && self.metadata.is_empty()
     }
 }
 
 /// The SageMaker image-version operations, one method per API call.
-pub trait ImageVersions: Send + Sync {
+pub(crate) trait ImageVersions: Send + Sync {
     /// `CreateImageVersion`: the new version's ARN.
     fn create(&self, new: &NewVersion<'_>) -> impl Future<Output = Result<String, ApiError>> + Send;
 
@@ -131,12 +131,17 @@ pub trait ImageVersions: Send + Sync {
     ) -> impl Future<Output = Result<BTreeSet<String>, ApiError>> + Send;
 }
 
+/// The function has no region of its own, and the properties name none.
+#[derive(Debug, thiserror::Error)]
+#[error("no AWS region is configured for the function: set the Region property or the AWS_REGION environment variable")]
+pub(crate) struct NoRegion;
+
 /// Where the operations run: one [`ImageVersions`] per region.
-pub trait Regions: Send + Sync {
+pub(crate) trait Regions: Send + Sync {
     type Api: ImageVersions;
 
     /// The function's own region, which an absent `Region` property means.
-    fn default_region(&self) -> impl Future<Output = Result<String, sdk::NoRegion>> + Send;
+    fn default_region(&self) -> impl Future<Output = Result<String, NoRegion>> + Send;
 
     /// The operations in `region`.
     fn api(&self, region: &str) -> impl Future<Output = Self::Api> + Send;

@@ -9,11 +9,14 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sagemaker::operation::create_image_version::builders::CreateImageVersionFluentBuilder;
 use aws_sdk_sagemaker::operation::describe_image_version::DescribeImageVersionOutput;
-use aws_sdk_sagemaker::types::{JobType, Processor, VendorGuidance};
+use aws_sdk_sagemaker::operation::update_image_version::builders::UpdateImageVersionFluentBuilder;
 use tokio::sync::OnceCell;
 
-use super::{ApiError, ErrorKind, ImageVersions, NewVersion, Regions, VersionState, VersionStatus, VersionUpdate};
+use super::{
+    ApiError, ErrorKind, ImageVersions, NewVersion, NoRegion, Regions, VersionState, VersionStatus, VersionUpdate,
+};
 use crate::properties::Metadata;
 
 /// A hung connection must not use up the whole Lambda budget: each attempt
@@ -21,19 +24,25 @@ use crate::properties::Metadata;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Clients by region. The shared configuration is loaded on first use, not
-/// at start-up, so that a cold start does no work an event may not need.
+/// How the SDK carries one metadata member: its setter on both write
+/// operations and its getter on `DescribeImageVersion`'s output. The rows of
+/// `properties::table` hold one each.
+pub(crate) struct Member {
+    pub(crate) on_create: fn(CreateImageVersionFluentBuilder, &str) -> CreateImageVersionFluentBuilder,
+    pub(crate) on_update: fn(UpdateImageVersionFluentBuilder, &str) -> UpdateImageVersionFluentBuilder,
+    pub(crate) read: fn(&DescribeImageVersionOutput) -> Option<String>,
+}
+
+/// [`Regions`] over the SDK: clients by region. The shared configuration is
+/// loaded on first use, not at start-up, so that a cold start does no work
+/// an event may not need.
 #[derive(Default)]
-pub struct Clients {
+pub struct SdkRegions {
     config: OnceCell<SdkConfig>,
     by_region: Mutex<HashMap<String, SdkImageVersions>>,
 }
 
-#[derive(Debug, thiserror::Error)]
-#[error("no AWS region is configured for the function: set the Region property or the AWS_REGION environment variable")]
-pub struct NoRegion;
-
-impl Clients {
+impl SdkRegions {
     async fn config(&self) -> &SdkConfig {
         self.config
             .get_or_init(|| async {
@@ -51,7 +60,7 @@ impl Clients {
     }
 }
 
-impl Regions for Clients {
+impl Regions for SdkRegions {
     type Api = SdkImageVersions;
 
     async fn default_region(&self) -> Result<String, NoRegion> {
@@ -78,24 +87,8 @@ impl Regions for Clients {
 
 /// [`ImageVersions`] through the real SDK.
 #[derive(Clone, Debug)]
-pub struct SdkImageVersions {
+pub(crate) struct SdkImageVersions {
     client: Client,
-}
-
-/// The seven metadata members, which `CreateImageVersion` and
-/// `UpdateImageVersion` builders both take (as distinct types).
-macro_rules! with_metadata {
-    ($request:expr, $metadata:expr) => {{
-        let m: &Metadata = $metadata;
-        $request
-            .set_horovod(m.horovod)
-            .set_job_type(m.job_type.as_deref().map(JobType::from))
-            .set_ml_framework(m.ml_framework.clone())
-            .set_programming_lang(m.programming_lang.clone())
-            .set_processor(m.processor.as_deref().map(Processor::from))
-            .set_release_notes(m.release_notes.clone())
-            .set_vendor_guidance(m.vendor_guidance.as_deref().map(VendorGuidance::from))
-    }};
 }
 
 /// Classifies an SDK error by its code and status, never by its message.
@@ -150,23 +143,23 @@ fn state_of(out: DescribeImageVersionOutput) -> VersionState {
         status: VersionStatus::from_wire(out.image_version_status().map(|s| s.as_str()).unwrap_or_default()),
         failure_reason: out.failure_reason().map(str::to_owned),
         container_image: out.container_image().unwrap_or_default().to_owned(),
-        metadata: Metadata {
-            horovod: out.horovod(),
-            job_type: out.job_type().map(|v| v.as_str().to_owned()),
-            ml_framework: out.ml_framework().map(str::to_owned),
-            programming_lang: out.programming_lang().map(str::to_owned),
-            processor: out.processor().map(|v| v.as_str().to_owned()),
-            release_notes: out.release_notes().map(str::to_owned),
-            vendor_guidance: out.vendor_guidance().map(|v| v.as_str().to_owned()),
-        },
+        metadata: Metadata::from_values(|name| {
+            let (_, member) = crate::properties::table::metadata_members().find(|(n, _)| *n == name)?;
+            (member.read)(&out)
+        }),
     }
 }
 
 impl ImageVersions for SdkImageVersions {
     async fn create(&self, new: &NewVersion<'_>) -> Result<String, ApiError> {
         const OP: &str = "CreateImageVersion";
-        let request = self.client.create_image_version();
-        let out = with_metadata!(request, new.metadata)
+        let request = new
+            .metadata
+            .members()
+            .fold(self.client.create_image_version(), |r, (member, value)| {
+                (member.on_create)(r, value)
+            });
+        let out = request
             .image_name(new.image_name)
             .base_image(new.base_image)
             .client_token(new.client_token)
@@ -215,8 +208,13 @@ impl ImageVersions for SdkImageVersions {
 
     async fn update(&self, image_name: &str, version: i32, update: &VersionUpdate) -> Result<(), ApiError> {
         let non_empty = |aliases: &Vec<String>| (!aliases.is_empty()).then(|| aliases.clone());
-        let request = self.client.update_image_version();
-        with_metadata!(request, &update.metadata)
+        let request = update
+            .metadata
+            .members()
+            .fold(self.client.update_image_version(), |r, (member, value)| {
+                (member.on_update)(r, value)
+            });
+        request
             .image_name(image_name)
             .version(version)
             .set_aliases_to_add(non_empty(&update.aliases_to_add))
@@ -239,23 +237,16 @@ impl ImageVersions for SdkImageVersions {
     }
 
     async fn aliases(&self, image_name: &str, version: Option<i32>) -> Result<BTreeSet<String>, ApiError> {
-        let mut aliases = BTreeSet::new();
-        let mut next_token = None;
-        loop {
-            let page = self
-                .client
-                .list_aliases()
-                .image_name(image_name)
-                .set_version(version)
-                .set_next_token(next_token)
-                .send()
-                .await
-                .map_err(|e| api_error("ListAliases", e))?;
-            aliases.extend(page.sage_maker_image_version_aliases().iter().cloned());
-            match page.next_token() {
-                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-                _ => return Ok(aliases),
-            }
-        }
+        self.client
+            .list_aliases()
+            .image_name(image_name)
+            .set_version(version)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<String>, _>>()
+            .await
+            .map(BTreeSet::from_iter)
+            .map_err(|e| api_error("ListAliases", e))
     }
 }

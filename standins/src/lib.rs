@@ -10,6 +10,7 @@
 
 mod http;
 
+pub mod arbitrary;
 pub mod function;
 pub mod local;
 pub mod receiver;

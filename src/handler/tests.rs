@@ -1,20 +1,17 @@
-//! The handler called in-process with a fake SageMaker, for what a real one
-//! cannot be made to do: panic.
-
-mod common;
+//! The handler with a fake SageMaker, for what a real one cannot be made to
+//! do: panic.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{IMAGE, arn_of, props, request_id};
 use lambda_runtime::{Context, LambdaEvent};
-use sagemaker_image_version::cloudformation::ResponseSender;
-use sagemaker_image_version::handler::Handler;
-use sagemaker_image_version::lifecycle::Pacing;
-use sagemaker_image_version::sagemaker::sdk::NoRegion;
-use sagemaker_image_version::sagemaker::{ApiError, ImageVersions, NewVersion, Regions, VersionState, VersionUpdate};
 use serde_json::{Value, json};
 use standins::ResponseReceiver;
+
+use super::*;
+use crate::sagemaker::{ApiError, ImageVersions, NewVersion, NoRegion, VersionState, VersionUpdate};
+
+const ARN_OF_VERSION_1: &str = "arn:aws:sagemaker:us-east-1:123456789012:image-version/test-image/1";
 
 /// Where the fake panics.
 #[derive(Clone, Copy)]
@@ -30,7 +27,7 @@ impl ImageVersions for PanickingSageMaker {
     async fn create(&self, new: &NewVersion<'_>) -> Result<String, ApiError> {
         match self.0 {
             PanicIn::Create => panic!("fake CreateImageVersion exploded"),
-            PanicIn::Describe => Ok(arn_of("us-east-1", new.image_name, 1)),
+            PanicIn::Describe => Ok(ARN_OF_VERSION_1.replace("test-image", new.image_name)),
         }
     }
 
@@ -76,16 +73,16 @@ fn context(time_left: Duration) -> Context {
 }
 
 fn create_event(receiver: &ResponseReceiver) -> Value {
-    let id = request_id();
+    let id = "0f8e0a6e-1c2d-4b7a-9e01-000000000001";
     json!({
         "RequestType": "Create",
         "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:sagemaker-image-version",
-        "ResponseURL": receiver.response_url(&id),
+        "ResponseURL": receiver.response_url(id),
         "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/test/1a2b",
         "RequestId": id,
         "ResourceType": "Custom::SageMakerImageVersion",
         "LogicalResourceId": "ImageVersion",
-        "ResourceProperties": props(),
+        "ResourceProperties": {"ImageName": "test-image", "BaseImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:1.0"},
     })
 }
 
@@ -137,8 +134,7 @@ async fn a_panic_after_the_version_was_requested_answers_failed_with_its_arn() {
     let reason = answer["Reason"].as_str().unwrap();
     assert!(reason.contains("fake DescribeImageVersion exploded"), "{reason}");
     assert_eq!(
-        answer["PhysicalResourceId"],
-        arn_of("us-east-1", IMAGE, 1),
+        answer["PhysicalResourceId"], ARN_OF_VERSION_1,
         "the rollback Delete must be able to remove the version"
     );
 }

@@ -1,5 +1,9 @@
-//! Property-based tests of property parsing, in process, against the
-//! library API: `ImageVersionProperties::parse`.
+//! Property-based tests of property parsing: `ImageVersionProperties::parse`.
+//!
+//! An independent oracle on purpose: the names, enum values and patterns
+//! below are written again from the contract's table
+//! (`shared/spec/resource-contract.md`), not taken from `table.rs`, so that a
+//! wrong row there is caught rather than copied.
 //!
 //! - arbitrary JSON never panics, and every error names a property;
 //! - every value generated from the contract's patterns is accepted, as a
@@ -11,12 +15,12 @@
 //! 256 cases per property by default; `PROPTEST_CASES=N` sets another count
 //! (the long-running profile, e.g. `PROPTEST_CASES=100000`).
 
+use super::ImageVersionProperties;
 use proptest::prelude::*;
 use proptest::sample::select;
-use proptest::string::string_regex;
 use proptest::test_runner::Config;
-use sagemaker_image_version::properties::ImageVersionProperties;
 use serde_json::{Map, Value, json};
+use standins::arbitrary::{self, regex};
 
 const NAMES: [&str; 13] = [
     "ImageName",
@@ -37,23 +41,8 @@ const JOB_TYPES: [&str; 3] = ["TRAINING", "INFERENCE", "NOTEBOOK_KERNEL"];
 const PROCESSORS: [&str; 2] = ["CPU", "GPU"];
 const VENDOR_GUIDANCE: [&str; 4] = ["NOT_PROVIDED", "STABLE", "TO_BE_ARCHIVED", "ARCHIVED"];
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(256)
-}
-
 fn config() -> Config {
-    Config {
-        cases: cases(),
-        failure_persistence: None,
-        ..Config::default()
-    }
-}
-
-fn regex(pattern: &str) -> impl Strategy<Value = String> + use<> {
-    string_regex(pattern).expect("a valid generator pattern")
+    arbitrary::config(arbitrary::cases(256))
 }
 
 // --- Arbitrary JSON ---
@@ -295,12 +284,10 @@ fn agrees(property: &str, value: &str, oracle: bool) -> Result<(), TestCaseError
         Ok(parsed) => {
             prop_assert!(oracle, "{property} = {value:?} was accepted; the contract rejects it");
             let kept = match property {
-                "ImageName" => Some(parsed.image_name),
-                "BaseImage" => Some(parsed.base_image),
+                "ImageName" => Some(parsed.image_name().to_owned()),
+                "BaseImage" => Some(parsed.base_image().to_owned()),
                 "Aliases" => parsed.aliases.into_iter().next(),
-                "MLFramework" => parsed.metadata.ml_framework,
-                "ProgrammingLang" => parsed.metadata.programming_lang,
-                "ReleaseNotes" => parsed.metadata.release_notes,
+                "MLFramework" | "ProgrammingLang" | "ReleaseNotes" => parsed.metadata.get(property).map(str::to_owned),
                 _ => None,
             };
             prop_assert_eq!(kept.as_deref(), Some(value), "{} keeps its value as given", property);
@@ -354,18 +341,18 @@ proptest! {
     fn every_valid_set_of_properties_is_accepted_as_given(valid in valid_properties()) {
         let parsed = ImageVersionProperties::parse(&valid.json)
             .map_err(|e| TestCaseError::fail(format!("{e} for {:#}", valid.json)))?;
-        prop_assert_eq!(&parsed.image_name, &valid.image_name);
-        prop_assert_eq!(&parsed.base_image, &valid.base_image);
-        prop_assert_eq!(&parsed.region, &valid.region);
+        prop_assert_eq!(parsed.image_name(), &valid.image_name);
+        prop_assert_eq!(parsed.base_image(), &valid.base_image);
+        prop_assert_eq!(parsed.region(), valid.region.as_deref());
         prop_assert_eq!(parsed.aliases.iter().cloned().collect::<Vec<_>>(), valid.aliases);
         let m = parsed.metadata;
-        prop_assert_eq!(m.horovod, valid.horovod);
-        prop_assert_eq!(m.job_type, valid.job_type);
-        prop_assert_eq!(m.ml_framework, valid.ml_framework);
-        prop_assert_eq!(m.programming_lang, valid.programming_lang);
-        prop_assert_eq!(m.processor, valid.processor);
-        prop_assert_eq!(m.release_notes, valid.release_notes);
-        prop_assert_eq!(m.vendor_guidance, valid.vendor_guidance);
+        prop_assert_eq!(m.get("Horovod"), valid.horovod.map(|b| if b { "true" } else { "false" }));
+        prop_assert_eq!(m.get("JobType"), valid.job_type.as_deref());
+        prop_assert_eq!(m.get("MLFramework"), valid.ml_framework.as_deref());
+        prop_assert_eq!(m.get("ProgrammingLang"), valid.programming_lang.as_deref());
+        prop_assert_eq!(m.get("Processor"), valid.processor.as_deref());
+        prop_assert_eq!(m.get("ReleaseNotes"), valid.release_notes.as_deref());
+        prop_assert_eq!(m.get("VendorGuidance"), valid.vendor_guidance.as_deref());
     }
 
     #[test]
@@ -427,7 +414,7 @@ proptest! {
         let mut props = json!({ "ImageName": "img", "BaseImage": "base" });
         props["Horovod"] = value;
         let parsed = ImageVersionProperties::parse(&props).map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(parsed.metadata.horovod, Some(expected));
+        prop_assert_eq!(parsed.metadata.get("Horovod"), Some(if expected { "true" } else { "false" }));
     }
 
     #[test]
@@ -442,7 +429,7 @@ proptest! {
     fn valid_regions_are_accepted(value in region()) {
         let parsed = ImageVersionProperties::parse(&with_value("Region", &value))
             .map_err(|e| TestCaseError::fail(e.to_string()))?;
-        prop_assert_eq!(parsed.region.as_deref(), Some(value.as_str()));
+        prop_assert_eq!(parsed.region(), Some(value.as_str()));
     }
 
     #[test]

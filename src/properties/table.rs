@@ -1,0 +1,251 @@
+//! The resource's properties, one row each. This is the one place that says
+//! what a template may hold: the parser, the replacement diff, the metadata
+//! sent to and read back from SageMaker, the Reason for an unknown name and
+//! the README's table all follow these rows. Adding a SageMaker field is one
+//! row here.
+
+use aws_sdk_sagemaker::types::{JobType, Processor, VendorGuidance};
+
+use crate::sagemaker::sdk::Member;
+
+pub(crate) const IMAGE_NAME: &str = "ImageName";
+pub(crate) const BASE_IMAGE: &str = "BaseImage";
+pub(crate) const REGION: &str = "Region";
+
+pub(crate) struct Property {
+    pub(crate) name: &'static str,
+    pub(crate) kind: Kind,
+    pub(crate) required: bool,
+    pub(crate) on_change: OnChange,
+}
+
+/// What a value must be. The rules live in [`super::rules`].
+#[derive(Clone, Copy)]
+pub(crate) enum Kind {
+    ImageName,
+    /// 1 to `max` characters.
+    Text {
+        max: usize,
+    },
+    /// A name and a version, such as `PyTorch 2.3`.
+    NameAndVersion,
+    Region,
+    AliasList,
+    Boolean,
+    /// One of the SDK's known values of an enum.
+    OneOf(fn() -> &'static [&'static str]),
+    /// Set by CloudFormation on every custom resource: accepted, not used.
+    SetByCloudFormation,
+}
+
+pub(crate) enum OnChange {
+    /// A new version is created; CloudFormation deletes the old one.
+    Replacement,
+    /// Changed on the version with `UpdateImageVersion`.
+    InPlace,
+    /// SageMaker metadata, changed in place; the SDK member that carries it.
+    Metadata(Member),
+    Nothing,
+}
+
+const fn metadata(name: &'static str, kind: Kind, member: Member) -> Property {
+    Property {
+        name,
+        kind,
+        required: false,
+        on_change: OnChange::Metadata(member),
+    }
+}
+
+pub(crate) const ALL: [Property; 13] = [
+    Property {
+        name: IMAGE_NAME,
+        kind: Kind::ImageName,
+        required: true,
+        on_change: OnChange::Replacement,
+    },
+    Property {
+        name: BASE_IMAGE,
+        kind: Kind::Text { max: 255 },
+        required: true,
+        on_change: OnChange::Replacement,
+    },
+    Property {
+        name: REGION,
+        kind: Kind::Region,
+        required: false,
+        on_change: OnChange::Replacement,
+    },
+    Property {
+        name: "Aliases",
+        kind: Kind::AliasList,
+        required: false,
+        on_change: OnChange::InPlace,
+    },
+    metadata(
+        "Horovod",
+        Kind::Boolean,
+        Member {
+            on_create: |r, v| r.horovod(v == "true"),
+            on_update: |r, v| r.horovod(v == "true"),
+            read: |out| out.horovod().map(|v| v.to_string()),
+        },
+    ),
+    metadata(
+        "JobType",
+        Kind::OneOf(JobType::values),
+        Member {
+            on_create: |r, v| r.job_type(v.into()),
+            on_update: |r, v| r.job_type(v.into()),
+            read: |out| out.job_type().map(|v| v.as_str().to_owned()),
+        },
+    ),
+    metadata(
+        "MLFramework",
+        Kind::NameAndVersion,
+        Member {
+            on_create: |r, v| r.ml_framework(v),
+            on_update: |r, v| r.ml_framework(v),
+            read: |out| out.ml_framework().map(str::to_owned),
+        },
+    ),
+    metadata(
+        "ProgrammingLang",
+        Kind::NameAndVersion,
+        Member {
+            on_create: |r, v| r.programming_lang(v),
+            on_update: |r, v| r.programming_lang(v),
+            read: |out| out.programming_lang().map(str::to_owned),
+        },
+    ),
+    metadata(
+        "Processor",
+        Kind::OneOf(Processor::values),
+        Member {
+            on_create: |r, v| r.processor(v.into()),
+            on_update: |r, v| r.processor(v.into()),
+            read: |out| out.processor().map(|v| v.as_str().to_owned()),
+        },
+    ),
+    metadata(
+        "ReleaseNotes",
+        Kind::Text { max: 255 },
+        Member {
+            on_create: |r, v| r.release_notes(v),
+            on_update: |r, v| r.release_notes(v),
+            read: |out| out.release_notes().map(str::to_owned),
+        },
+    ),
+    metadata(
+        "VendorGuidance",
+        Kind::OneOf(VendorGuidance::values),
+        Member {
+            on_create: |r, v| r.vendor_guidance(v.into()),
+            on_update: |r, v| r.vendor_guidance(v.into()),
+            read: |out| out.vendor_guidance().map(|v| v.as_str().to_owned()),
+        },
+    ),
+    Property {
+        name: "ServiceToken",
+        kind: Kind::SetByCloudFormation,
+        required: false,
+        on_change: OnChange::Nothing,
+    },
+    Property {
+        name: "ServiceTimeout",
+        kind: Kind::SetByCloudFormation,
+        required: false,
+        on_change: OnChange::Nothing,
+    },
+];
+
+const fn count(set_by_cloudformation: bool) -> usize {
+    let (mut i, mut n) = (0, 0);
+    while i < ALL.len() {
+        if matches!(ALL[i].kind, Kind::SetByCloudFormation) == set_by_cloudformation {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
+const fn names<const N: usize>(set_by_cloudformation: bool) -> [&'static str; N] {
+    let mut names = [""; N];
+    let (mut i, mut n) = (0, 0);
+    while i < ALL.len() {
+        if matches!(ALL[i].kind, Kind::SetByCloudFormation) == set_by_cloudformation {
+            names[n] = ALL[i].name;
+            n += 1;
+        }
+        i += 1;
+    }
+    names
+}
+
+/// The resource's own properties, in the contract's order.
+pub const PROPERTIES: [&str; count(false)] = names(false);
+
+/// Properties that CloudFormation sets itself.
+pub const CLOUDFORMATION_PROPERTIES: [&str; count(true)] = names(true);
+
+pub(crate) fn find(name: &str) -> Option<&'static Property> {
+    ALL.iter().find(|p| p.name == name)
+}
+
+/// The metadata rows: what `UpdateImageVersion` can change in place.
+pub(crate) fn metadata_members() -> impl Iterator<Item = (&'static str, &'static Member)> {
+    ALL.iter().filter_map(|p| match &p.on_change {
+        OnChange::Metadata(member) => Some((p.name, member)),
+        _ => None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The README's Properties table, row by row: (names, "On change" cell).
+    fn readme_rows() -> Vec<(Vec<String>, String)> {
+        let readme = include_str!("../../README.md");
+        let section = readme.split("## Properties").nth(1).expect("a Properties section");
+        section
+            .lines()
+            .skip_while(|l| !l.starts_with("| Property"))
+            .skip(2)
+            .take_while(|l| l.starts_with('|'))
+            .map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let names = cells[1]
+                    .split(',')
+                    .map(|n| n.trim().trim_matches('`').to_owned())
+                    .collect();
+                (names, cells[cells.len() - 2].to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_lists_every_property_in_table_order_with_what_a_change_does() {
+        let rows = readme_rows();
+        let listed: Vec<String> = rows.iter().flat_map(|(names, _)| names.clone()).collect();
+        let table: Vec<&str> = ALL.iter().map(|p| p.name).collect();
+        assert_eq!(
+            listed, table,
+            "README.md's Properties table and properties::table::ALL differ"
+        );
+        for (names, on_change) in &rows {
+            for name in names {
+                let expected = match find(name).unwrap().on_change {
+                    OnChange::Replacement => "replacement",
+                    OnChange::InPlace | OnChange::Metadata(_) => "in place",
+                    OnChange::Nothing => "accepted, not used",
+                };
+                assert!(
+                    on_change.starts_with(expected),
+                    "{name}: README says {on_change:?}, the table {expected:?}"
+                );
+            }
+        }
+    }
+}

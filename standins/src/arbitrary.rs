@@ -1,0 +1,145 @@
+//! Generators of hostile input for property-based tests: arbitrary JSON, and
+//! CloudFormation events and properties that are mostly, but not always, of
+//! the right shape. Shared by the product's in-process tests and the tests
+//! that send the same events through the real binary.
+
+use proptest::prelude::*;
+use proptest::sample::select;
+use proptest::string::string_regex;
+use proptest::test_runner::Config;
+use serde_json::{Map, Value, json};
+
+/// The fields of a CloudFormation custom-resource event.
+const EVENT_FIELDS: [&str; 10] = [
+    "RequestType",
+    "ResponseURL",
+    "StackId",
+    "RequestId",
+    "LogicalResourceId",
+    "PhysicalResourceId",
+    "ResourceType",
+    "ResourceProperties",
+    "OldResourceProperties",
+    "ServiceToken",
+];
+
+/// `PROPTEST_CASES`, else `default`: the long-running profile sets it.
+pub fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `cases` cases, and no failure file written to the tree.
+pub fn config(cases: u32) -> Config {
+    Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    }
+}
+
+pub fn regex(pattern: &str) -> impl Strategy<Value = String> + use<> {
+    string_regex(pattern).expect("a valid generator pattern")
+}
+
+/// Object keys: mostly the names an event or its properties use.
+fn key(properties: &'static [&'static str]) -> impl Strategy<Value = String> {
+    let known: Vec<&'static str> = EVENT_FIELDS.iter().chain(properties).copied().collect();
+    prop_oneof![
+        3 => select(known).prop_map(str::to_owned),
+        1 => any::<String>(),
+    ]
+}
+
+fn leaf() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        any::<String>().prop_map(Value::String),
+        regex("[a-zA-Z0-9 ._:/-]{0,40}").prop_map(Value::String),
+        select(vec![
+            "Create",
+            "Update",
+            "Delete",
+            "test-image",
+            "true",
+            "GPU",
+            "arn:aws:sagemaker:us-east-1:123456789012:image-version/test-image/1",
+        ])
+        .prop_map(|s| Value::String(s.to_owned())),
+    ]
+}
+
+/// Any JSON, up to four levels deep, with keys from `properties` and the
+/// event's fields among others.
+pub fn json(properties: &'static [&'static str]) -> impl Strategy<Value = Value> {
+    leaf().prop_recursive(4, 48, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
+            prop::collection::vec((key(properties), inner), 0..6).prop_map(|p| Value::Object(p.into_iter().collect())),
+        ]
+    })
+}
+
+/// Properties: arbitrary JSON, or the `valid` ones with one of `properties`
+/// replaced by arbitrary JSON (so that some get through to SageMaker).
+pub fn properties(properties: &'static [&'static str], valid: Value) -> impl Strategy<Value = Value> {
+    let one_wrong = valid.clone();
+    prop_oneof![
+        2 => json(properties),
+        3 => (select(properties.to_vec()), json(properties)).prop_map(move |(k, v)| {
+            let mut p = one_wrong.clone();
+            p[k] = v;
+            p
+        }),
+        1 => Just(valid),
+    ]
+}
+
+/// An event: envelope fields of any JSON type (mostly the right one), a
+/// RequestType of the three or not, arbitrary extra fields. No ResponseURL:
+/// the caller adds one it can receive at, or none.
+pub fn event(property_names: &'static [&'static str], valid: Value) -> impl Strategy<Value = Value> {
+    let request_type = prop_oneof![
+        3 => select(vec!["Create", "Update", "Delete"]).prop_map(Value::from),
+        1 => json(property_names),
+    ];
+    let text_or_any = || {
+        prop_oneof![
+            3 => any::<String>().prop_map(Value::String),
+            1 => json(property_names),
+        ]
+    };
+    (
+        request_type,
+        prop::option::of(text_or_any()),
+        prop::option::of(text_or_any()),
+        prop::option::of(text_or_any()),
+        prop::option::of(properties(property_names, valid.clone())),
+        prop::option::of(properties(property_names, valid)),
+        prop::collection::vec((any::<String>(), json(property_names)), 0..4),
+    )
+        .prop_map(|(kind, stack, logical, physical, props, old, extra)| {
+            let mut event: Map<String, Value> = extra.into_iter().collect();
+            event.insert("RequestType".into(), kind);
+            event.insert("ResourceType".into(), json!("Custom::SageMakerImageVersion"));
+            for (k, v) in [
+                ("StackId", stack),
+                ("LogicalResourceId", logical),
+                ("PhysicalResourceId", physical),
+                ("ResourceProperties", props),
+                ("OldResourceProperties", old),
+            ] {
+                if let Some(v) = v {
+                    event.insert(k.into(), v);
+                }
+            }
+            Value::Object(event)
+        })
+}
