@@ -1,20 +1,11 @@
-//! Shared HTTP plumbing: every stand-in runs its hyper 1 server on a dedicated
-//! thread with its own tokio runtime, so that it keeps answering whatever the
-//! caller's runtime is doing (current-thread test runtimes, blocking calls...).
+//! Request and response helpers shared by the stand-ins.
 
-use std::future::Future;
-use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::{Response, StatusCode};
 
 pub(crate) type Body = Full<Bytes>;
 
@@ -31,88 +22,9 @@ impl std::fmt::Display for Abort {
 impl std::error::Error for Abort {}
 
 pub(crate) type Reply = Result<Response<Body>, Abort>;
-pub(crate) type HandlerFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
-pub(crate) type Handler = Arc<dyn Fn(Request<Incoming>) -> HandlerFuture + Send + Sync>;
 
 /// How long a "hang" holds a connection at most.
 pub(crate) const HANG_FOR: Duration = Duration::from_secs(600);
-
-/// A running server; it stops (and drops all its connections) when dropped.
-pub(crate) struct ServerHandle {
-    pub(crate) addr: SocketAddr,
-    shutdown: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
-}
-
-impl ServerHandle {
-    pub(crate) fn stop(&self) {
-        if let Some(tx) = self.shutdown.lock().unwrap().take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-impl Drop for ServerHandle {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// Binds `addr` (synchronously, so that errors surface to the caller) and serves
-/// `handler` on a dedicated thread.
-pub(crate) fn serve(name: &str, addr: SocketAddr, handler: Handler) -> std::io::Result<ServerHandle> {
-    let listener = std::net::TcpListener::bind(addr)?;
-    listener.set_nonblocking(true)?;
-    let local = listener.local_addr()?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .thread_name(format!("standin-{name}"))
-        .build()?;
-    std::thread::Builder::new()
-        .name(format!("standin-{name}"))
-        .spawn(move || {
-            runtime.block_on(async move {
-                let listener = match tokio::net::TcpListener::from_std(listener) {
-                    Ok(l) => l,
-                    Err(e) => {
-                        eprintln!("standins: cannot serve: {e}");
-                        return;
-                    }
-                };
-                tokio::select! {
-                    _ = accept_loop(listener, handler) => {}
-                    _ = rx => {}
-                }
-            });
-            runtime.shutdown_background();
-        })?;
-    Ok(ServerHandle {
-        addr: local,
-        shutdown: Mutex::new(Some(tx)),
-    })
-}
-
-async fn accept_loop(listener: tokio::net::TcpListener, handler: Handler) {
-    loop {
-        let (stream, _) = match listener.accept().await {
-            Ok(s) => s,
-            Err(_) => {
-                // e.g. EMFILE: back off a little and keep serving.
-                tokio::time::sleep(Duration::from_millis(10)).await;
-                continue;
-            }
-        };
-        let _ = stream.set_nodelay(true);
-        let handler = handler.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| handler(req));
-            let _ = http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
-}
 
 /// Reads the whole request body (empty on error).
 pub(crate) async fn read_body(body: Incoming) -> Bytes {

@@ -9,6 +9,7 @@
 //! answering whatever the caller's runtime does.
 
 mod http;
+mod server;
 
 pub mod arbitrary;
 pub mod function;

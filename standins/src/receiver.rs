@@ -7,15 +7,15 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use serde_json::{Value, json};
-use tokio::sync::Notify;
 
-use crate::http::{self, Abort, Body, Handler, Reply, ServerHandle};
+use crate::http::{self, Abort, Body, Reply};
+use crate::server::{Server, Shared};
 
 /// The logical resource id used in issued URLs.
 pub const DEFAULT_LOGICAL_ID: &str = "ImageVersion";
@@ -92,30 +92,10 @@ struct State {
     hang: u32,
 }
 
-struct Inner {
-    state: Mutex<State>,
-    notify: Notify,
-}
-
-impl Inner {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
 /// The response bucket. Cheap to clone; the server stops when the last clone is dropped.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct ResponseReceiver {
-    inner: Arc<Inner>,
-    server: Arc<ServerHandle>,
-}
-
-impl std::fmt::Debug for ResponseReceiver {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ResponseReceiver")
-            .field("endpoint", &self.endpoint())
-            .finish()
-    }
+    server: Server<State>,
 }
 
 impl ResponseReceiver {
@@ -127,38 +107,13 @@ impl ResponseReceiver {
     }
 
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<ResponseReceiver> {
-        Self::start_blocking(addr)
-    }
-
-    /// Same as [`ResponseReceiver::start_on`], usable outside async code.
-    pub fn start_blocking(addr: SocketAddr) -> std::io::Result<ResponseReceiver> {
-        let inner = Arc::new(Inner {
-            state: Mutex::new(State::default()),
-            notify: Notify::new(),
-        });
-        let for_handler = inner.clone();
-        let handler: Handler = Arc::new(move |req| {
-            let inner = for_handler.clone();
-            Box::pin(async move { handle(inner, req).await })
-        });
-        let server = http::serve("receiver", addr, handler)?;
-        Ok(ResponseReceiver {
-            inner,
-            server: Arc::new(server),
-        })
+        let server = Server::start("receiver", addr, State::default(), handle)?;
+        Ok(ResponseReceiver { server })
     }
 
     /// `http://127.0.0.1:PORT`
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.server.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.server.addr
-    }
-
-    pub fn stop(&self) {
-        self.server.stop();
+        self.server.endpoint()
     }
 
     /// A pre-signed-looking URL for `request_id` (logical id [`DEFAULT_LOGICAL_ID`]).
@@ -178,7 +133,7 @@ impl ResponseReceiver {
             "X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date=20261127T000000Z&X-Amz-SignedHeaders=host&X-Amz-Expires=7200&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20261127%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature={}",
             http::hex64(request_id)
         );
-        let mut st = self.inner.lock();
+        let mut st = self.server.lock();
         st.issued_decoded.insert(http::percent_decode(&path), path.clone());
         st.issued.insert(
             path.clone(),
@@ -193,23 +148,23 @@ impl ResponseReceiver {
     /// Answers `status` (e.g. 500, 403, 503) to the next `n` PUTs.
     pub fn fail_next(&self, n: u32, status: u16) {
         if n > 0 {
-            self.inner.lock().fail.push((status, n));
+            self.server.lock().fail.push((status, n));
         }
     }
 
     /// Never answers the next `n` PUTs (holds the connection until the client goes away).
     pub fn hang_next(&self, n: u32) {
-        self.inner.lock().hang += n;
+        self.server.lock().hang += n;
     }
 
     /// Every request received (admin routes excepted), in order.
     pub fn puts(&self) -> Vec<Put> {
-        self.inner.lock().puts.clone()
+        self.server.lock().puts.clone()
     }
 
     /// The requests answered 200.
     pub fn accepted(&self) -> Vec<Put> {
-        self.inner
+        self.server
             .lock()
             .puts
             .iter()
@@ -220,12 +175,12 @@ impl ResponseReceiver {
 
     /// Number of requests (any status) for `request_id`.
     pub fn count_for(&self, request_id: &str) -> usize {
-        self.inner.lock().puts.iter().filter(|p| p.is_for(request_id)).count()
+        self.server.lock().puts.iter().filter(|p| p.is_for(request_id)).count()
     }
 
     /// Number of accepted (200) requests for `request_id`.
     pub fn accepted_count_for(&self, request_id: &str) -> usize {
-        self.inner
+        self.server
             .lock()
             .puts
             .iter()
@@ -234,19 +189,19 @@ impl ResponseReceiver {
     }
 
     pub fn clear(&self) {
-        self.inner.lock().puts.clear();
+        self.server.lock().puts.clear();
     }
 
     /// Waits for the first accepted PUT for `request_id` (path ending with it).
     pub async fn wait_for(&self, request_id: &str, timeout: Duration) -> Option<Put> {
-        wait_for(&self.inner, request_id, timeout).await
+        wait_for(self.server.shared(), request_id, timeout).await
     }
 }
 
-async fn wait_for(inner: &Inner, request_id: &str, timeout: Duration) -> Option<Put> {
+async fn wait_for(inner: &Shared<State>, request_id: &str, timeout: Duration) -> Option<Put> {
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
-        let notified = inner.notify.notified();
+        let notified = inner.changed.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
         if let Some(p) = inner
@@ -280,11 +235,11 @@ fn signature_mismatch() -> Response<Body> {
     )
 }
 
-async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Reply {
+async fn handle(inner: Arc<Shared<State>>, req: Request<Incoming>) -> Reply {
     let path = req.uri().path().to_string();
     let query = req.uri().query().unwrap_or("").to_string();
     if path.starts_with("/_receiver/") {
-        return Ok(admin(&inner, req, &path, &query).await);
+        return Ok(admin(&inner, req.method(), &path, &query).await);
     }
     let method = req.method().clone();
     let headers: Vec<(String, String)> = req
@@ -374,7 +329,7 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Reply {
         });
         (reply, hang)
     };
-    inner.notify.notify_waiters();
+    inner.changed.notify_waiters();
     if hang {
         tokio::time::sleep(http::HANG_FOR).await;
         return Err(Abort);
@@ -387,10 +342,9 @@ fn accepted_reply(seed: &str) -> Response<Body> {
     http::response(200, &[("etag", &etag), ("x-amz-request-id", &http::new_id())], "")
 }
 
-async fn admin(inner: &Inner, req: Request<Incoming>, path: &str, query: &str) -> Response<Body> {
-    let method = req.method().clone();
-    let raw = http::read_body(req.into_body()).await;
-    match (&method, path) {
+/// The routes the scripts read the bucket through (`standins serve` runs in another process).
+async fn admin(inner: &Shared<State>, method: &Method, path: &str, query: &str) -> Response<Body> {
+    match (method, path) {
         (&Method::GET, "/_receiver/puts") => {
             let puts: Vec<Value> = inner.lock().puts.iter().map(Put::to_json).collect();
             http::json_response(200, &Value::Array(puts))
@@ -406,23 +360,6 @@ async fn admin(inner: &Inner, req: Request<Incoming>, path: &str, query: &str) -
                 Some(p) => http::json_response(200, &p.to_json()),
                 None => http::json_response(404, &json!({"message": format!("no accepted PUT for {id}")})),
             }
-        }
-        (&Method::POST, "/_receiver/faults") => {
-            let body: Value = serde_json::from_slice(&raw).unwrap_or(json!({}));
-            let count = body.get("Count").and_then(Value::as_u64).unwrap_or(1) as u32;
-            if body.get("Hang").and_then(Value::as_bool) == Some(true) {
-                inner.lock().hang += count;
-            } else {
-                let status = body.get("Status").and_then(Value::as_u64).unwrap_or(500) as u16;
-                if count > 0 {
-                    inner.lock().fail.push((status, count));
-                }
-            }
-            http::json_response(200, &json!({}))
-        }
-        (&Method::POST, "/_receiver/clear") => {
-            inner.lock().puts.clear();
-            http::json_response(200, &json!({}))
         }
         _ => http::json_response(404, &json!({"message": format!("no admin route {method} {path}")})),
     }

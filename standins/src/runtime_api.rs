@@ -4,15 +4,16 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
 use serde_json::json;
-use tokio::sync::{Notify, oneshot};
+use tokio::sync::oneshot;
 
-use crate::http::{self, Body, Handler, Reply, ServerHandle};
+use crate::http::{self, Body, Reply};
+use crate::server::{Server, Shared};
 
 /// The function ARN reported in `Lambda-Runtime-Invoked-Function-Arn`.
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:sagemaker-image-version";
@@ -69,71 +70,41 @@ struct State {
     delivered: Vec<String>,
 }
 
-struct Inner {
-    state: Mutex<State>,
-    notify: Notify,
-}
-
-impl Inner {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
 /// The Runtime API. Cheap to clone; the server stops when the last clone is dropped.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct RuntimeApi {
-    inner: Arc<Inner>,
-    server: Arc<ServerHandle>,
-}
-
-impl std::fmt::Debug for RuntimeApi {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RuntimeApi").field("address", &self.address()).finish()
-    }
+    server: Server<State>,
 }
 
 impl RuntimeApi {
     /// Starts on `127.0.0.1:0`. Panics if it cannot bind.
     pub async fn start() -> RuntimeApi {
-        Self::start_blocking("127.0.0.1:0".parse().unwrap()).expect("cannot start the Runtime API")
+        Self::start_on("127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("cannot start the Runtime API")
     }
 
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<RuntimeApi> {
-        Self::start_blocking(addr)
-    }
-
-    /// Same as [`RuntimeApi::start_on`], usable outside async code.
-    pub fn start_blocking(addr: SocketAddr) -> std::io::Result<RuntimeApi> {
-        let inner = Arc::new(Inner {
-            state: Mutex::new(State::default()),
-            notify: Notify::new(),
-        });
-        let for_handler = inner.clone();
-        let handler: Handler = Arc::new(move |req| {
-            let inner = for_handler.clone();
-            Box::pin(async move { handle(inner, req).await })
-        });
-        let server = http::serve("runtime-api", addr, handler)?;
-        Ok(RuntimeApi {
-            inner,
-            server: Arc::new(server),
-        })
+        let server = Server::start("runtime-api", addr, State::default(), handle)?;
+        Ok(RuntimeApi { server })
     }
 
     /// `127.0.0.1:PORT`, the form `AWS_LAMBDA_RUNTIME_API` takes.
     pub fn address(&self) -> String {
-        self.server.addr.to_string()
-    }
-
-    pub fn stop(&self) {
-        self.server.stop();
+        self.server.addr().to_string()
     }
 
     /// Queues an invocation (FIFO) and waits for the function's answer, with no
     /// timeout of its own.
     pub async fn invoke(&self, payload: Vec<u8>, deadline: Deadline) -> Outcome {
-        let (_id, rx) = self.enqueue(payload, deadline);
+        let (tx, rx) = oneshot::channel();
+        self.server.lock().queue.push_back(Pending {
+            id: http::new_id(),
+            payload,
+            deadline,
+            tx,
+        });
+        self.server.shared().changed.notify_waiters();
         rx.await
             .unwrap_or_else(|_| Outcome::Error(b"the Runtime API stopped before the function answered".to_vec()))
     }
@@ -144,43 +115,24 @@ impl RuntimeApi {
             .await
     }
 
-    /// Queues an invocation and returns its Lambda request id and the answer's receiver.
-    pub fn enqueue(&self, payload: Vec<u8>, deadline: Deadline) -> (String, oneshot::Receiver<Outcome>) {
-        let (tx, rx) = oneshot::channel();
-        let id = http::new_id();
-        self.inner.lock().queue.push_back(Pending {
-            id: id.clone(),
-            payload,
-            deadline,
-            tx,
-        });
-        self.inner.notify.notify_waiters();
-        (id, rx)
-    }
-
     /// When the function first polled `invocation/next`.
     pub fn first_poll_at(&self) -> Option<Instant> {
-        self.inner.lock().first_poll_at
+        self.server.lock().first_poll_at
     }
 
     /// How many times `invocation/next` was polled.
     pub fn polls(&self) -> usize {
-        self.inner.lock().polls
+        self.server.lock().polls
     }
 
     /// Bodies posted to `init/error`.
     pub fn init_errors(&self) -> Vec<String> {
-        self.inner.lock().init_errors.clone()
+        self.server.lock().init_errors.clone()
     }
 
     /// Lambda request ids delivered to the function, in order.
     pub fn delivered(&self) -> Vec<String> {
-        self.inner.lock().delivered.clone()
-    }
-
-    /// Invocations queued but not yet picked up.
-    pub fn queued(&self) -> usize {
-        self.inner.lock().queue.len()
+        self.server.lock().delivered.clone()
     }
 
     /// Waits until the function has polled `invocation/next` at least once.
@@ -209,7 +161,7 @@ fn json_reply(status: u16, value: serde_json::Value) -> Response<Body> {
     http::json_response(status, &value)
 }
 
-async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Reply {
+async fn handle(inner: Arc<Shared<State>>, req: Request<Incoming>) -> Reply {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let body = http::read_body(req.into_body()).await;
@@ -251,14 +203,14 @@ async fn handle(inner: Arc<Inner>, req: Request<Incoming>) -> Reply {
     Ok(json_reply(404, json!({"errorType": "NotFound", "errorMessage": path})))
 }
 
-async fn next(inner: &Inner) -> Response<Body> {
+async fn next(inner: &Shared<State>) -> Response<Body> {
     {
         let mut st = inner.lock();
         st.polls += 1;
         st.first_poll_at.get_or_insert_with(Instant::now);
     }
     let pending = loop {
-        let notified = inner.notify.notified();
+        let notified = inner.changed.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
         {

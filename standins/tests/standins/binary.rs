@@ -1,11 +1,12 @@
-mod common;
+//! The `standins` binary.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::*;
 use serde_json::json;
+
+use crate::client::*;
 
 struct Kill(std::process::Child);
 
@@ -17,7 +18,7 @@ impl Drop for Kill {
 }
 
 #[tokio::test]
-async fn serve_prints_its_endpoints_and_serves() {
+async fn serve_prints_its_endpoints_and_serves_the_images_given() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_standins"))
         .args([
             "serve",
@@ -62,7 +63,7 @@ async fn serve_prints_its_endpoints_and_serves() {
 }
 
 #[test]
-fn bad_arguments_fail() {
+fn unknown_arguments_and_a_demo_without_a_function_fail() {
     let out = Command::new(env!("CARGO_BIN_EXE_standins"))
         .arg("serve")
         .arg("--bogus")

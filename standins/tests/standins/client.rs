@@ -1,5 +1,5 @@
-//! A tiny raw HTTP/1.1 client for the tests (one request per connection).
-#![allow(dead_code)]
+//! A tiny raw HTTP/1.1 client (one request per connection), so that the tests
+//! send exactly the bytes they mean to, and the SageMaker calls built on it.
 
 use std::time::Duration;
 
@@ -98,14 +98,18 @@ pub fn build_request(method: &str, host: &str, target: &str, headers: &[(&str, &
     raw
 }
 
-/// One request; `target` is the request target (path and query, sent verbatim).
-pub async fn request(addr: &str, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> RawResponse {
-    let raw = build_request(method, addr, target, headers, body);
-    let bytes = tokio::time::timeout(Duration::from_secs(10), send_raw(addr, &raw))
+/// Sends `raw` and parses the answer (10 s at most).
+async fn exchange(addr: &str, raw: &[u8]) -> RawResponse {
+    let bytes = tokio::time::timeout(Duration::from_secs(10), send_raw(addr, raw))
         .await
         .expect("request timed out")
         .expect("request failed");
     parse_response(&bytes)
+}
+
+/// One request; `target` is the request target (path and query, sent verbatim).
+pub async fn request(addr: &str, method: &str, target: &str, headers: &[(&str, &str)], body: &[u8]) -> RawResponse {
+    exchange(addr, &build_request(method, addr, target, headers, body)).await
 }
 
 pub fn auth_for(region: &str, service: &str) -> String {
@@ -133,17 +137,13 @@ pub fn sagemaker_request(addr: &str, region: &str, op: &str, body: &Value) -> Ve
 
 /// A signed SageMaker call in `us-east-1`.
 pub async fn call(endpoint: &str, op: &str, body: Value) -> RawResponse {
-    sm_in(endpoint, "us-east-1", op, body).await
+    call_in(endpoint, "us-east-1", op, body).await
 }
 
-pub async fn sm_in(endpoint: &str, region: &str, op: &str, body: Value) -> RawResponse {
+/// A signed SageMaker call in `region`.
+pub async fn call_in(endpoint: &str, region: &str, op: &str, body: Value) -> RawResponse {
     let addr = host_of(endpoint);
-    let raw = sagemaker_request(&addr, region, op, &body);
-    let bytes = tokio::time::timeout(Duration::from_secs(10), send_raw(&addr, &raw))
-        .await
-        .expect("request timed out")
-        .expect("request failed");
-    parse_response(&bytes)
+    exchange(&addr, &sagemaker_request(&addr, region, op, &body)).await
 }
 
 /// Asserts an AWS JSON error and returns its message.

@@ -1,9 +1,10 @@
-mod common;
+//! The response bucket: what an S3 pre-signed PUT gets, and what the tests and scripts see.
 
 use std::time::Duration;
 
-use common::*;
 use standins::ResponseReceiver;
+
+use crate::client::*;
 
 const ANSWER: &[u8] = br#"{"Status":"SUCCESS","RequestId":"req-1","PhysicalResourceId":"p"}"#;
 
@@ -12,6 +13,11 @@ fn split(url: &str) -> (String, String) {
     let rest = url.strip_prefix("http://").unwrap();
     let i = rest.find('/').unwrap();
     (rest[..i].to_string(), rest[i..].to_string())
+}
+
+/// PUTs the answer to `target`, with nothing but the headers S3 requires.
+async fn put(host: &str, target: &str) -> RawResponse {
+    request(host, "PUT", target, &[], ANSWER).await
 }
 
 #[tokio::test]
@@ -23,7 +29,7 @@ async fn issued_url_is_accepted_byte_for_byte() {
     assert_eq!(sig.len(), 64);
     assert!(sig.bytes().all(|b| b.is_ascii_hexdigit()));
     let (host, target) = split(&url);
-    let r = request(&host, "PUT", &target, &[], ANSWER).await;
+    let r = put(&host, &target).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.body.is_empty());
     let put = rx.wait_for("req-1", Duration::from_secs(1)).await.expect("accepted");
@@ -51,7 +57,7 @@ async fn content_type_is_refused_with_signature_mismatch() {
 }
 
 #[tokio::test]
-async fn chunked_is_not_implemented_and_length_is_required() {
+async fn chunked_is_not_implemented_length_is_required_and_only_put_is_allowed() {
     let rx = ResponseReceiver::start().await;
     let (host, target) = split(&rx.response_url("req-te"));
     let r = request(&host, "PUT", &target, &[("Transfer-Encoding", "chunked")], ANSWER).await;
@@ -112,21 +118,21 @@ async fn hand_made_paths_are_accepted() {
 }
 
 #[tokio::test]
-async fn fail_next_and_hang_next() {
+async fn armed_failures_and_hangs_answer_the_next_puts_in_order() {
     let rx = ResponseReceiver::start().await;
     let (host, target) = split(&rx.response_url("req-f"));
     rx.fail_next(2, 500);
     rx.fail_next(1, 403);
-    assert_eq!(request(&host, "PUT", &target, &[], ANSWER).await.status, 500);
-    assert_eq!(request(&host, "PUT", &target, &[], ANSWER).await.status, 500);
-    let r = request(&host, "PUT", &target, &[], ANSWER).await;
+    assert_eq!(put(&host, &target).await.status, 500);
+    assert_eq!(put(&host, &target).await.status, 500);
+    let r = put(&host, &target).await;
     assert_eq!(r.status, 403);
     assert!(r.text().contains("AccessDenied"));
     rx.hang_next(1);
     let raw = build_request("PUT", &host, &target, &[], ANSWER);
     let waited = tokio::time::timeout(Duration::from_millis(300), send_raw(&host, &raw)).await;
     assert!(waited.is_err(), "a hung PUT must not be answered");
-    assert_eq!(request(&host, "PUT", &target, &[], ANSWER).await.status, 200);
+    assert_eq!(put(&host, &target).await.status, 200);
     assert_eq!(rx.count_for("req-f"), 5);
     assert_eq!(
         rx.puts().iter().map(|p| p.status).collect::<Vec<_>>(),
@@ -144,7 +150,7 @@ async fn wait_for_is_woken_by_a_later_put() {
         tokio::spawn(async move { rx.wait_for("req-w", Duration::from_secs(5)).await })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert_eq!(request(&host, "PUT", &target, &[], ANSWER).await.status, 200);
+    assert_eq!(put(&host, &target).await.status, 200);
     let put = tokio::time::timeout(Duration::from_secs(2), waiter)
         .await
         .unwrap()
@@ -153,16 +159,15 @@ async fn wait_for_is_woken_by_a_later_put() {
 }
 
 #[tokio::test]
-async fn admin_over_http() {
+async fn the_admin_api_waits_for_an_accepted_put_and_lists_every_put() {
     let rx = ResponseReceiver::start().await;
     let host = host_of(&rx.endpoint());
     let (_, target) = split(&rx.response_url("req-a"));
-    let r = request(&host, "POST", "/_receiver/faults", &[], br#"{"Status":503,"Count":1}"#).await;
-    assert_eq!(r.status, 200);
-    assert_eq!(request(&host, "PUT", &target, &[], ANSWER).await.status, 503);
+    rx.fail_next(1, 503);
+    assert_eq!(put(&host, &target).await.status, 503);
     let r = request(&host, "GET", "/_receiver/wait?request_id=req-a&timeout_ms=50", &[], b"").await;
     assert_eq!(r.status, 404);
-    assert_eq!(request(&host, "PUT", &target, &[], ANSWER).await.status, 200);
+    assert_eq!(put(&host, &target).await.status, 200);
     let r = request(
         &host,
         "GET",

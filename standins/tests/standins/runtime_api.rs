@@ -1,13 +1,29 @@
-mod common;
+//! The Lambda Runtime API and the function process run against it.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
 use serde_json::json;
 use standins::{Deadline, FunctionProcess, Outcome, RuntimeApi};
 
+use crate::client::*;
+
+const NEXT: &str = "/2018-06-01/runtime/invocation/next";
+
 async fn next(api: &RuntimeApi) -> RawResponse {
-    request(&api.address(), "GET", "/2018-06-01/runtime/invocation/next", &[], b"").await
+    request(&api.address(), "GET", NEXT, &[], b"").await
+}
+
+/// Posts `body` to the invocation's `kind` (`response` or `error`) route.
+async fn answer(api: &RuntimeApi, invocation: &RawResponse, kind: &str, body: &[u8]) -> RawResponse {
+    let id = invocation.header("lambda-runtime-aws-request-id").unwrap();
+    let path = format!("/2018-06-01/runtime/invocation/{id}/{kind}");
+    request(&api.address(), "POST", &path, &[], body).await
+}
+
+/// Invokes `payload` from another task, as the test's caller would.
+fn invoke(api: &RuntimeApi, payload: &'static [u8], deadline: Deadline) -> tokio::task::JoinHandle<Outcome> {
+    let api = api.clone();
+    tokio::spawn(async move { api.invoke(payload.to_vec(), deadline).await })
 }
 
 fn now_ms() -> u64 {
@@ -15,7 +31,7 @@ fn now_ms() -> u64 {
 }
 
 #[tokio::test]
-async fn invoke_round_trip() {
+async fn an_invocation_is_delivered_with_lambda_headers_and_completed_by_its_response() {
     let api = RuntimeApi::start().await;
     assert!(api.address().starts_with("127.0.0.1:"));
     assert_eq!(api.polls(), 0);
@@ -30,7 +46,6 @@ async fn invoke_round_trip() {
     let got = next(&api).await;
     assert_eq!(got.status, 200);
     assert_eq!(got.json(), json!({"RequestType": "Create"}));
-    let id = got.header("lambda-runtime-aws-request-id").unwrap().to_string();
     let deadline: u64 = got.header("lambda-runtime-deadline-ms").unwrap().parse().unwrap();
     assert!(
         deadline > now_ms() + 25_000 && deadline <= now_ms() + 30_000,
@@ -41,9 +56,7 @@ async fn invoke_round_trip() {
         Some("arn:aws:lambda:us-east-1:123456789012:function:sagemaker-image-version")
     );
     assert!(got.header("lambda-runtime-trace-id").unwrap().starts_with("Root=1-"));
-    let path = format!("/2018-06-01/runtime/invocation/{id}/response");
-    let r = request(&api.address(), "POST", &path, &[], b"\"done\"").await;
-    assert_eq!(r.status, 202);
+    assert_eq!(answer(&api, &got, "response", b"\"done\"").await.status, 202);
     let outcome = tokio::time::timeout(Duration::from_secs(2), invocation)
         .await
         .unwrap()
@@ -51,71 +64,68 @@ async fn invoke_round_trip() {
     assert_eq!(outcome, Outcome::Response(b"\"done\"".to_vec()));
     assert_eq!(api.polls(), 1);
     assert!(api.first_poll_at().is_some());
-    assert_eq!(api.delivered(), vec![id.clone()]);
-    // answering twice is refused
-    let r = request(&api.address(), "POST", &path, &[], b"again").await;
-    assert_eq!(r.status, 400);
+    let id = got.header("lambda-runtime-aws-request-id").unwrap();
+    assert_eq!(api.delivered(), vec![id.to_string()]);
 }
 
 #[tokio::test]
-async fn errors_fifo_and_fixed_deadline() {
+async fn an_invocation_answered_twice_is_refused_the_second_time() {
     let api = RuntimeApi::start().await;
-    // the poll is already waiting when the invocations are queued
+    let _invocation = invoke(&api, b"x", Deadline::In(Duration::from_secs(5)));
+    let got = next(&api).await;
+    assert_eq!(answer(&api, &got, "response", b"1").await.status, 202);
+    assert_eq!(answer(&api, &got, "response", b"again").await.status, 400);
+}
+
+#[tokio::test]
+async fn invocations_are_delivered_in_order_to_a_poll_already_waiting() {
+    let api = RuntimeApi::start().await;
     let poller = {
         let api = api.clone();
         tokio::spawn(async move { next(&api).await })
     };
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let first = {
-        let api = api.clone();
-        tokio::spawn(async move { api.invoke(b"one".to_vec(), Deadline::AtEpochMs(1)).await })
-    };
+    let first = invoke(&api, b"one", Deadline::In(Duration::from_secs(5)));
     tokio::time::sleep(Duration::from_millis(20)).await;
-    let second = {
-        let api = api.clone();
-        tokio::spawn(async move { api.invoke(b"two".to_vec(), Deadline::In(Duration::from_secs(5))).await })
-    };
+    let second = invoke(&api, b"two", Deadline::In(Duration::from_secs(5)));
     let got = tokio::time::timeout(Duration::from_secs(2), poller)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(got.body, b"one");
-    assert_eq!(got.header("lambda-runtime-deadline-ms"), Some("1"));
-    let id = got.header("lambda-runtime-aws-request-id").unwrap().to_string();
-    let r = request(
-        &api.address(),
-        "POST",
-        &format!("/2018-06-01/runtime/invocation/{id}/error"),
-        &[("Lambda-Runtime-Function-Error-Type", "Runtime.Oops")],
-        br#"{"errorType":"Oops","errorMessage":"bad"}"#,
-    )
-    .await;
-    assert_eq!(r.status, 202);
-    let outcome = first.await.unwrap();
-    assert!(!outcome.is_response());
-    assert_eq!(outcome.json().unwrap()["errorType"], "Oops");
+    answer(&api, &got, "response", b"1").await;
+    assert_eq!(first.await.unwrap(), Outcome::Response(b"1".to_vec()));
     let got = next(&api).await;
     assert_eq!(got.body, b"two");
-    let id = got.header("lambda-runtime-aws-request-id").unwrap().to_string();
-    request(
-        &api.address(),
-        "POST",
-        &format!("/2018-06-01/runtime/invocation/{id}/response"),
-        &[],
-        b"2",
-    )
-    .await;
+    answer(&api, &got, "response", b"2").await;
     assert_eq!(second.await.unwrap(), Outcome::Response(b"2".to_vec()));
     assert_eq!(api.polls(), 2);
+}
 
-    let r = request(
-        &api.address(),
-        "POST",
-        "/2018-06-01/runtime/init/error",
-        &[],
-        b"{\"errorType\":\"Init\"}",
-    )
-    .await;
+#[tokio::test]
+async fn a_fixed_deadline_is_handed_over_as_is() {
+    let api = RuntimeApi::start().await;
+    let _invocation = invoke(&api, b"x", Deadline::AtEpochMs(1));
+    assert_eq!(next(&api).await.header("lambda-runtime-deadline-ms"), Some("1"));
+}
+
+#[tokio::test]
+async fn an_error_post_completes_the_invocation_as_an_error() {
+    let api = RuntimeApi::start().await;
+    let invocation = invoke(&api, b"x", Deadline::In(Duration::from_secs(5)));
+    let got = next(&api).await;
+    let r = answer(&api, &got, "error", br#"{"errorType":"Oops","errorMessage":"bad"}"#).await;
+    assert_eq!(r.status, 202);
+    let outcome = invocation.await.unwrap();
+    assert!(!outcome.is_response());
+    assert_eq!(outcome.json().unwrap()["errorType"], "Oops");
+}
+
+#[tokio::test]
+async fn init_errors_are_recorded() {
+    let api = RuntimeApi::start().await;
+    let body = b"{\"errorType\":\"Init\"}";
+    let r = request(&api.address(), "POST", "/2018-06-01/runtime/init/error", &[], body).await;
     assert_eq!(r.status, 202);
     assert_eq!(api.init_errors(), vec!["{\"errorType\":\"Init\"}".to_string()]);
 }
@@ -123,28 +133,17 @@ async fn errors_fifo_and_fixed_deadline() {
 #[tokio::test]
 async fn a_poll_abandoned_by_its_client_does_not_steal_the_next_invocation() {
     let api = RuntimeApi::start().await;
-    let raw = build_request("GET", &api.address(), "/2018-06-01/runtime/invocation/next", &[], b"");
+    let raw = build_request("GET", &api.address(), NEXT, &[], b"");
     // a client that gives up (like a killed function)
     let abandoned = tokio::time::timeout(Duration::from_millis(100), send_raw(&api.address(), &raw)).await;
     assert!(abandoned.is_err());
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let invocation = {
-        let api = api.clone();
-        tokio::spawn(async move { api.invoke(b"x".to_vec(), Deadline::In(Duration::from_secs(5))).await })
-    };
+    let invocation = invoke(&api, b"x", Deadline::In(Duration::from_secs(5)));
     let got = tokio::time::timeout(Duration::from_secs(2), next(&api))
         .await
         .expect("the live poll gets it");
     assert_eq!(got.body, b"x");
-    let id = got.header("lambda-runtime-aws-request-id").unwrap().to_string();
-    request(
-        &api.address(),
-        "POST",
-        &format!("/2018-06-01/runtime/invocation/{id}/response"),
-        &[],
-        b"ok",
-    )
-    .await;
+    answer(&api, &got, "response", b"ok").await;
     assert!(invocation.await.unwrap().is_response());
 }
 

@@ -1,0 +1,87 @@
+//! AWS JSON 1.1 answers: a success body, or an error as SageMaker encodes it
+//! (`__type` and `message` in the body, `x-amzn-errortype` in the headers).
+
+use serde_json::{Value, json};
+
+use crate::http::{self, Reply};
+
+const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    code: &'static str,
+    message: String,
+}
+
+impl ApiError {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new("ResourceNotFound", message)
+    }
+
+    pub(crate) fn in_use(message: impl Into<String>) -> ApiError {
+        ApiError::new("ResourceInUse", message)
+    }
+
+    pub(crate) fn validation(message: impl Into<String>) -> ApiError {
+        ApiError::new("ValidationException", message)
+    }
+
+    /// A member's value breaks a documented constraint.
+    pub(crate) fn constraint(value: &str, member: &str, constraint: &str) -> ApiError {
+        ApiError::validation(format!(
+            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must {constraint}"
+        ))
+    }
+
+    pub(crate) fn missing(member: &str) -> ApiError {
+        ApiError::validation(format!(
+            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+        ))
+    }
+
+    /// A body that is not a JSON object.
+    pub(crate) fn not_an_object(message: &str) -> ApiError {
+        ApiError::new("SerializationException", message)
+    }
+
+    /// A member of the wrong JSON type.
+    pub(crate) fn wrong_type(member: &str, expected: &str) -> ApiError {
+        ApiError::new(
+            "SerializationException",
+            format!("Unexpected value type for member '{member}': expected {expected}"),
+        )
+    }
+
+    /// Only `InternalFailure` is the server's fault.
+    fn status(&self) -> u16 {
+        if self.code == "InternalFailure" { 500 } else { 400 }
+    }
+
+    pub(crate) fn reply(&self) -> Reply {
+        let body = json!({"__type": self.code, "message": self.message});
+        Ok(http::response(
+            self.status(),
+            &[
+                ("content-type", CONTENT_TYPE),
+                ("x-amzn-errortype", self.code),
+                ("x-amzn-requestid", &http::new_id()),
+            ],
+            serde_json::to_vec(&body).unwrap_or_default(),
+        ))
+    }
+}
+
+pub(crate) fn success(body: &Value) -> Reply {
+    Ok(http::response(
+        200,
+        &[("content-type", CONTENT_TYPE), ("x-amzn-requestid", &http::new_id())],
+        serde_json::to_vec(body).unwrap_or_default(),
+    ))
+}

@@ -1,0 +1,30 @@
+//! The operations the stand-in serves: exactly those the function calls, one
+//! file each. Each takes the (locked) state, the region from the credential
+//! scope and the request's members, and returns the response body.
+
+mod create_image_version;
+mod delete_image_version;
+mod describe_image_version;
+mod list_aliases;
+mod update_image_version;
+
+use serde_json::Value;
+
+use super::errors::ApiError;
+use super::input::Input;
+use super::state::State;
+
+pub(crate) type Operation = fn(&mut State, &str, &Input<'_>) -> Result<Value, ApiError>;
+
+/// What answers `X-Amz-Target: SageMaker.<name>`.
+pub(crate) fn find(name: &str) -> Option<Operation> {
+    let op: Operation = match name {
+        "CreateImageVersion" => create_image_version::create_image_version,
+        "DescribeImageVersion" => describe_image_version::describe_image_version,
+        "UpdateImageVersion" => update_image_version::update_image_version,
+        "DeleteImageVersion" => delete_image_version::delete_image_version,
+        "ListAliases" => list_aliases::list_aliases,
+        _ => return None,
+    };
+    Some(op)
+}
