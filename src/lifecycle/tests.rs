@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::properties::Metadata;
+use crate::sagemaker::ApiError;
 
 const ARN_PREFIX: &str = "arn:aws:sagemaker:us-east-1:123456789012:image-version/img/";
 
@@ -14,6 +15,7 @@ const ARN_PREFIX: &str = "arn:aws:sagemaker:us-east-1:123456789012:image-version
 struct FakeVersion {
     status: VersionStatus,
     aliases: BTreeSet<String>,
+    base_image: String,
     metadata: Metadata,
     /// Describes left before CREATING becomes `then`, or DELETING goes.
     polls_left: u32,
@@ -50,6 +52,7 @@ impl Fake {
                 FakeVersion {
                     status: VersionStatus::Created,
                     aliases: aliases.iter().map(|a| a.to_string()).collect(),
+                    base_image: "repo:1".into(),
                     metadata: Default::default(),
                     polls_left: 0,
                     then: VersionStatus::Created,
@@ -119,6 +122,7 @@ impl ImageVersions for Fake {
             FakeVersion {
                 status: VersionStatus::Creating,
                 aliases: new.aliases.iter().cloned().collect(),
+                base_image: new.base_image.to_owned(),
                 metadata: new.metadata.clone(),
                 polls_left: polls,
                 then,
@@ -153,6 +157,7 @@ impl ImageVersions for Fake {
             status: v.status.clone(),
             failure_reason: matches!(v.status, VersionStatus::CreateFailed | VersionStatus::DeleteFailed)
                 .then(|| "the base image does not exist".to_owned()),
+            base_image: v.base_image.clone(),
             container_image: "repo@sha256:0".into(),
             metadata: v.metadata.clone(),
         })
@@ -237,40 +242,27 @@ fn arn(version: i32) -> String {
     format!("{ARN_PREFIX}{version}")
 }
 
-async fn create(fake: &Fake, properties: Value) -> Result<Done, LifecycleError> {
-    let pacing = Pacing::default();
-    let progress = Progress::default();
-    Lifecycle {
+/// Runs `work` on a lifecycle over `fake`, with the default pacing.
+async fn run<T>(fake: &Fake, work: impl AsyncFnOnce(&Lifecycle<'_, Fake>) -> T) -> T {
+    let (pacing, progress) = (Pacing::default(), Progress::default());
+    work(&Lifecycle {
         regions: fake,
         pacing: &pacing,
         progress: &progress,
-    }
-    .create("req-1", &properties)
+    })
     .await
+}
+
+async fn create(fake: &Fake, properties: Value) -> Result<Done, LifecycleError> {
+    run(fake, async |l| l.create("req-1", &properties).await).await
 }
 
 async fn update(fake: &Fake, physical_id: &str, new: Value, old: Value) -> Result<Done, LifecycleError> {
-    let pacing = Pacing::default();
-    let progress = Progress::default();
-    Lifecycle {
-        regions: fake,
-        pacing: &pacing,
-        progress: &progress,
-    }
-    .update("req-2", physical_id, &new, &old)
-    .await
+    run(fake, async |l| l.update("req-2", physical_id, &new, &old).await).await
 }
 
 async fn delete(fake: &Fake, physical_id: &str) -> Result<Done, LifecycleError> {
-    let pacing = Pacing::default();
-    let progress = Progress::default();
-    Lifecycle {
-        regions: fake,
-        pacing: &pacing,
-        progress: &progress,
-    }
-    .delete(physical_id, &props(json!({})))
-    .await
+    run(fake, async |l| l.delete(physical_id, &props(json!({}))).await).await
 }
 
 #[tokio::test(start_paused = true)]
@@ -484,4 +476,117 @@ fn client_token_is_the_request_id_or_a_hash_that_fits() {
         assert!(token.bytes().all(|b| b.is_ascii_hexdigit()));
         assert_eq!(token, client_token(odd), "stable across deliveries");
     }
+}
+
+// --- ExistingVersion ---
+
+#[tokio::test(start_paused = true)]
+async fn an_existing_version_is_taken_over_and_brought_to_the_template_in_one_update() {
+    let fake = Fake::default().with_version(1, &["by-hand"]);
+    let done = create(
+        &fake,
+        props(json!({"ExistingVersion": "1", "Aliases": ["stable"], "JobType": "TRAINING"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(done.physical_resource_id, arn(1));
+    assert_eq!(done.data["Version"], "1");
+    let writes = fake.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert!(
+        writes[0].starts_with("UpdateImageVersion(1 +[\"stable\"] -[\"by-hand\"]"),
+        "{writes:?}"
+    );
+    assert!(writes[0].contains("\"JobType\": \"TRAINING\""), "{writes:?}");
+    let s = fake.state();
+    assert_eq!(s.versions.len(), 1, "no version is created");
+    assert_eq!(s.versions[&1].aliases, ["stable".to_owned()].into());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_existing_version_with_another_base_image_is_refused_without_a_write() {
+    let fake = Fake::default().with_version(1, &[]);
+    let err = create(&fake, props(json!({"ExistingVersion": 1, "BaseImage": "repo:2"})))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LifecycleError::BaseImageMismatch { .. }), "{err}");
+    let reason = err.to_string();
+    assert!(
+        reason.contains("\"repo:1\"") && reason.contains("\"repo:2\""),
+        "{reason}"
+    );
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_missing_existing_version_is_refused_without_a_write() {
+    let fake = Fake::default();
+    let err = create(&fake, props(json!({"ExistingVersion": "3"}))).await.unwrap_err();
+    assert!(matches!(err, LifecycleError::NotAdopted { version: 3, .. }), "{err}");
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_existing_version_still_creating_is_waited_for() {
+    let fake = Fake::default().with_version(1, &[]);
+    {
+        let mut s = fake.state();
+        let v = s.versions.get_mut(&1).unwrap();
+        v.status = VersionStatus::Creating;
+        v.polls_left = 3;
+    }
+    let done = create(&fake, props(json!({"ExistingVersion": "1"}))).await.unwrap();
+    assert_eq!(done.physical_resource_id, arn(1));
+    assert!(fake.writes().is_empty(), "nothing differs: {:?}", fake.writes());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_existing_version_that_failed_is_refused() {
+    let fake = Fake::default().with_version(1, &[]);
+    fake.state().versions.get_mut(&1).unwrap().status = VersionStatus::CreateFailed;
+    let err = create(&fake, props(json!({"ExistingVersion": "1"}))).await.unwrap_err();
+    assert!(err.to_string().contains("it is CREATE_FAILED"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn changing_existing_version_on_update_fails_before_any_call() {
+    let fake = Fake::default().with_version(1, &[]).with_version(2, &[]);
+    let err = update(
+        &fake,
+        &arn(1),
+        props(json!({"ExistingVersion": "2"})),
+        props(json!({"ExistingVersion": "1"})),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, LifecycleError::ExistingVersionChanged { wanted: 2, held: 1 }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("new logical id"), "{err}");
+    assert!(fake.calls().is_empty(), "{:?}", fake.calls());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_rollback_of_a_changed_existing_version_succeeds() {
+    let fake = Fake::default().with_version(1, &[]);
+    let rollback = update(
+        &fake,
+        &arn(1),
+        props(json!({"ExistingVersion": "1"})),
+        props(json!({"ExistingVersion": "2"})),
+    )
+    .await;
+    assert_eq!(rollback.unwrap().physical_resource_id, arn(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn removing_existing_version_on_update_changes_nothing() {
+    let fake = Fake::default().with_version(1, &[]);
+    let done = update(&fake, &arn(1), props(json!({})), props(json!({"ExistingVersion": "1"})))
+        .await
+        .unwrap();
+    assert_eq!(done.physical_resource_id, arn(1));
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
 }

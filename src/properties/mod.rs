@@ -15,7 +15,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 pub(crate) use metadata::Metadata;
-use table::{BASE_IMAGE, IMAGE_NAME, Kind, OnChange, REGION};
+use table::{BASE_IMAGE, EXISTING_VERSION, IMAGE_NAME, Kind, OnChange, REGION};
 pub use table::{CLOUDFORMATION_PROPERTIES, PROPERTIES};
 
 const MAX_SHOWN_VALUE_CHARS: usize = 64;
@@ -142,6 +142,11 @@ impl ImageVersionProperties {
 
     pub(crate) fn region(&self) -> Option<&str> {
         self.scalars.get(REGION).map(String::as_str)
+    }
+
+    /// The version to take over at Create instead of creating one.
+    pub(crate) fn existing_version(&self) -> Option<i32> {
+        self.scalars.get(EXISTING_VERSION).and_then(|v| v.parse().ok())
     }
 
     /// The properties whose change makes a new version: the names of those

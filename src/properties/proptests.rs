@@ -22,7 +22,7 @@ use proptest::test_runner::Config;
 use serde_json::{Map, Value, json};
 use standins::arbitrary::{self, regex};
 
-const NAMES: [&str; 13] = [
+const NAMES: [&str; 14] = [
     "ImageName",
     "BaseImage",
     "Region",
@@ -34,6 +34,7 @@ const NAMES: [&str; 13] = [
     "Processor",
     "ReleaseNotes",
     "VendorGuidance",
+    "ExistingVersion",
     "ServiceToken",
     "ServiceTimeout",
 ];
@@ -379,6 +380,24 @@ proptest! {
     fn base_image_and_release_notes_are_1_to_255_characters(value in chars(0, 300)) {
         agrees("BaseImage", &value, length_ok(&value, 255))?;
         agrees("ReleaseNotes", &value, length_ok(&value, 255))?;
+    }
+
+    #[test]
+    fn existing_version_is_a_whole_number_from_1(
+        value in prop_oneof![regex("[0-9]{1,12}"), regex("[-+ .0-9a-z]{0,6}"), any::<String>()],
+    ) {
+        let oracle = value.bytes().all(|b| b.is_ascii_digit()) && value.parse::<i32>().is_ok_and(|n| n >= 1);
+        match ImageVersionProperties::parse(&with_value("ExistingVersion", &value)) {
+            Ok(parsed) => {
+                prop_assert!(oracle, "ExistingVersion = {:?} was accepted", value);
+                prop_assert_eq!(parsed.existing_version(), value.parse().ok());
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                prop_assert!(!oracle, "ExistingVersion = {:?} was rejected: {}", value, reason);
+                prop_assert!(reason.contains("property ExistingVersion"), "{}", reason);
+            }
+        }
     }
 
     #[test]

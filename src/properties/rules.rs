@@ -14,6 +14,7 @@ pub(super) fn check(kind: Kind, value: &str) -> Result<(), String> {
         Kind::Region => check_region(value),
         Kind::OneOf(values) => check_enum(value, values()),
         Kind::AliasList => check_alias(value),
+        Kind::VersionNumber => check_version_number(value),
         Kind::Boolean | Kind::SetByCloudFormation => Ok(()),
     }
 }
@@ -96,6 +97,14 @@ fn check_name_and_version(value: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(RULE.to_owned())
+    }
+}
+
+/// A whole number from 1, as a string or a JSON number.
+fn check_version_number(value: &str) -> Result<(), String> {
+    match value.parse::<i32>() {
+        Ok(n) if n >= 1 && value.bytes().all(|b| b.is_ascii_digit()) => Ok(()),
+        _ => Err("a version number: a whole number from 1, such as 3".to_owned()),
     }
 }
 

@@ -11,6 +11,7 @@ use crate::sagemaker::sdk::Member;
 pub(crate) const IMAGE_NAME: &str = "ImageName";
 pub(crate) const BASE_IMAGE: &str = "BaseImage";
 pub(crate) const REGION: &str = "Region";
+pub(crate) const EXISTING_VERSION: &str = "ExistingVersion";
 
 pub(crate) struct Property {
     pub(crate) name: &'static str,
@@ -34,6 +35,8 @@ pub(crate) enum Kind {
     Boolean,
     /// One of the SDK's known values of an enum.
     OneOf(fn() -> &'static [&'static str]),
+    /// A version number: a whole number from 1.
+    VersionNumber,
     /// Set by CloudFormation on every custom resource: accepted, not used.
     SetByCloudFormation,
 }
@@ -45,6 +48,8 @@ pub(crate) enum OnChange {
     InPlace,
     /// SageMaker metadata, changed in place; the SDK member that carries it.
     Metadata(Member),
+    /// Read at Create only: removing it later changes nothing, changing it FAILS.
+    CreateOnly,
     Nothing,
 }
 
@@ -57,7 +62,7 @@ const fn metadata(name: &'static str, kind: Kind, member: Member) -> Property {
     }
 }
 
-pub(crate) const ALL: [Property; 13] = [
+pub(crate) const ALL: [Property; 14] = [
     Property {
         name: IMAGE_NAME,
         kind: Kind::ImageName,
@@ -145,6 +150,12 @@ pub(crate) const ALL: [Property; 13] = [
             read: |out| out.vendor_guidance().map(|v| v.as_str().to_owned()),
         },
     ),
+    Property {
+        name: EXISTING_VERSION,
+        kind: Kind::VersionNumber,
+        required: false,
+        on_change: OnChange::CreateOnly,
+    },
     Property {
         name: "ServiceToken",
         kind: Kind::SetByCloudFormation,
@@ -239,6 +250,7 @@ mod tests {
                 let expected = match find(name).unwrap().on_change {
                     OnChange::Replacement => "replacement",
                     OnChange::InPlace | OnChange::Metadata(_) => "in place",
+                    OnChange::CreateOnly => "Create only",
                     OnChange::Nothing => "accepted, not used",
                 };
                 assert!(

@@ -52,6 +52,19 @@ pub(crate) enum VersionStatus {
     Other(String),
 }
 
+impl std::fmt::Display for VersionStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            VersionStatus::Creating => "CREATING",
+            VersionStatus::Created => "CREATED",
+            VersionStatus::CreateFailed => "CREATE_FAILED",
+            VersionStatus::Deleting => "DELETING",
+            VersionStatus::DeleteFailed => "DELETE_FAILED",
+            VersionStatus::Other(status) => status,
+        })
+    }
+}
+
 impl VersionStatus {
     pub(crate) fn from_wire(status: &str) -> Self {
         match status {
@@ -73,6 +86,7 @@ pub(crate) struct VersionState {
     pub(crate) version: i32,
     pub(crate) status: VersionStatus,
     pub(crate) failure_reason: Option<String>,
+    pub(crate) base_image: String,
     pub(crate) container_image: String,
     pub(crate) metadata: Metadata,
 }

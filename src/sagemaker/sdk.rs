@@ -142,6 +142,7 @@ fn state_of(out: DescribeImageVersionOutput) -> VersionState {
         version: out.version().unwrap_or_default(),
         status: VersionStatus::from_wire(out.image_version_status().map(|s| s.as_str()).unwrap_or_default()),
         failure_reason: out.failure_reason().map(str::to_owned),
+        base_image: out.base_image().unwrap_or_default().to_owned(),
         container_image: out.container_image().unwrap_or_default().to_owned(),
         metadata: Metadata::from_values(|name| {
             let (_, member) = crate::properties::table::metadata_members().find(|(n, _)| *n == name)?;

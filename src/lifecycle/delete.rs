@@ -1,0 +1,85 @@
+//! Delete: the version named by the physical id, until it is gone; and the
+//! removal of a replacement that failed.
+
+use serde_json::Value;
+use tracing::{info, warn};
+
+use super::{Done, Lifecycle, LifecycleError};
+use crate::sagemaker::{ErrorKind, ImageVersionArn, ImageVersions, Regions, VersionStatus};
+
+impl<R: Regions> Lifecycle<'_, R> {
+    /// Delete: the version in `physical_id`, answered once it is gone.
+    pub(crate) async fn delete(&self, physical_id: &str, properties: &Value) -> Result<Done, LifecycleError> {
+        let done = Done::with_id(physical_id);
+        let Some(arn) = ImageVersionArn::parse(physical_id) else {
+            info!(
+                physical_id,
+                "not an image version ARN: nothing was created, nothing to delete"
+            );
+            return Ok(done);
+        };
+        let image = arn.image_name_for(properties.get("ImageName").and_then(Value::as_str));
+        let api = self.regions.api(&arn.region).await;
+        let arn_text = arn.to_string();
+        self.progress.update(|p| p.version_arn = Some(arn_text.clone()));
+        self.progress
+            .update(|p| p.waiting_for = Some("SageMaker DeleteImageVersion to answer".to_owned()));
+        let mut attempt = 0;
+        loop {
+            match api.delete(image, arn.version).await {
+                Ok(()) => break,
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    info!("the version or its image is already gone");
+                    return Ok(done);
+                }
+                Err(e) if e.kind == ErrorKind::InUse => match self
+                    .retry("DescribeImageVersion", || api.describe(image, arn.version))
+                    .await
+                {
+                    Ok(state) if state.status == VersionStatus::Deleting => break,
+                    Ok(_) => self.note_and_back_off(&e, &mut attempt).await,
+                    Err(e) if e.kind == ErrorKind::NotFound => return Ok(done),
+                    Err(e) => return Err(e.into()),
+                },
+                Err(e) if e.is_retryable() => self.note_and_back_off(&e, &mut attempt).await,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.progress
+            .update(|p| p.waiting_for = Some("the version to be deleted (polling DescribeImageVersion)".to_owned()));
+        let (api, arn_text) = (&api, &arn_text);
+        self.poll(move || async move {
+            match api.describe(image, arn.version).await {
+                Err(e) if e.kind == ErrorKind::NotFound => Some(Ok(())),
+                Ok(state) if state.status == VersionStatus::DeleteFailed => Some(Err(LifecycleError::DeleteFailed {
+                    arn: arn_text.clone(),
+                    reason: state
+                        .failure_reason
+                        .unwrap_or_else(|| "no FailureReason given".to_owned()),
+                })),
+                Ok(_) => None,
+                Err(e) if e.is_retryable() => {
+                    self.progress.update(|p| p.last_error = Some(e.to_string()));
+                    None
+                }
+                Err(e) => Some(Err(e.into())),
+            }
+        })
+        .await?;
+        info!("version deleted");
+        Ok(done)
+    }
+
+    /// A FAILED Update keeps the old id, so CloudFormation never deletes a
+    /// version that the Update created and that failed: remove it here, as
+    /// far as SageMaker lets us.
+    pub(super) async fn discard(&self, arn: &str, image: &str, region: &str) {
+        let Some(version) = ImageVersionArn::parse(arn).map(|a| a.version) else {
+            return;
+        };
+        match self.regions.api(region).await.delete(image, version).await {
+            Ok(()) => info!(version_arn = arn, "failed replacement version deleted"),
+            Err(e) => warn!(version_arn = arn, error = %e, "failed replacement version left in place"),
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! How often to ask SageMaker and how long to back off, and what a request
+//! has learnt so far: the waiting half of the lifecycle.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tracing::warn;
+
+use super::{Lifecycle, LifecycleError};
+use crate::sagemaker::{ApiError, Regions};
+
+/// How often to ask SageMaker, and how long to back off.
+#[derive(Debug, Clone)]
+pub(crate) struct Pacing {
+    /// Before the first `DescribeImageVersion` after a create or delete.
+    /// None: a redelivered event, or a quick SageMaker, is answered at once.
+    pub(crate) first_poll: Duration,
+    /// Between later polls: answers within about this long of the change,
+    /// at about one call a second.
+    pub(crate) poll_every: Duration,
+    /// Backoff of retried calls: full jitter up to `retry_base * 2^attempt`,
+    /// capped.
+    pub(crate) retry_base: Duration,
+    pub(crate) retry_cap: Duration,
+}
+
+impl Default for Pacing {
+    fn default() -> Self {
+        Pacing {
+            first_poll: Duration::ZERO,
+            poll_every: Duration::from_secs(1),
+            retry_base: Duration::from_millis(250),
+            retry_cap: Duration::from_secs(3),
+        }
+    }
+}
+
+impl Pacing {
+    fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self.retry_base.saturating_mul(1 << attempt.min(16)).min(self.retry_cap);
+        ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
+    }
+}
+
+/// What the lifecycle has learnt so far, kept outside it so that an answer
+/// sent at the deadline can still name the version and the last error.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Progress(Arc<Mutex<ProgressState>>);
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ProgressState {
+    pub(crate) version_arn: Option<String>,
+    pub(crate) waiting_for: Option<String>,
+    pub(crate) last_error: Option<String>,
+}
+
+impl Progress {
+    pub(crate) fn snapshot(&self) -> ProgressState {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub(super) fn update(&self, change: impl FnOnce(&mut ProgressState)) {
+        change(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+impl<R: Regions> Lifecycle<'_, R> {
+    /// Calls `check` on the poll schedule until it has an answer.
+    pub(super) async fn poll<T, F, Fut>(&self, mut check: F) -> Result<T, LifecycleError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Option<Result<T, LifecycleError>>>,
+    {
+        tokio::time::sleep(self.pacing.first_poll).await;
+        loop {
+            if let Some(outcome) = check().await {
+                return outcome;
+            }
+            tokio::time::sleep(self.pacing.poll_every).await;
+        }
+    }
+
+    /// Retries throttling, 5xx and `ResourceInUse` with jittered backoff.
+    /// There is no attempt limit: the handler's deadline ends the request.
+    pub(super) async fn retry<T, F, Fut>(&self, operation: &str, mut call: F) -> Result<T, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        // Named in the Reason if the deadline comes while the call hangs.
+        self.progress
+            .update(|p| p.waiting_for = Some(format!("SageMaker {operation} to answer")));
+        let mut attempt = 0;
+        loop {
+            match call().await {
+                Err(e) if e.is_retryable() => self.note_and_back_off(&e, &mut attempt).await,
+                other => return other,
+            }
+        }
+    }
+
+    pub(super) async fn note_and_back_off(&self, error: &ApiError, attempt: &mut u32) {
+        warn!(error = %error, attempt = *attempt + 1, "retrying");
+        self.progress.update(|p| p.last_error = Some(error.to_string()));
+        tokio::time::sleep(self.pacing.backoff(*attempt)).await;
+        *attempt += 1;
+    }
+}
