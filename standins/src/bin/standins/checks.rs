@@ -66,7 +66,12 @@ pub(crate) async fn answer(args: &[String]) -> Result<ExitCode, String> {
     let text = put["Body"].as_str().unwrap_or_default();
     let body = serde_json::from_str::<Value>(text);
     let Some(step) = step else {
-        eprintln!("receiver: HTTP {} {} {}", put["Status"], put["Method"], put["Path"]);
+        eprintln!(
+            "receiver: HTTP {} {} {}",
+            put["Status"],
+            text_of(&put["Method"]),
+            text_of(&put["Path"])
+        );
         match body {
             Ok(json) => println!("{}", pretty(&json)),
             Err(_) => println!("{text}"),
