@@ -3,8 +3,6 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 BIN := sagemaker-image-version
 EVENT ?= events/create.json
-DEMO_EVENTS := events/create.json events/update-in-place.json events/update-replacement.json \
-	events/delete-replaced.json events/delete.json events/create-bad-input.json
 
 .PHONY: help demo test rust-tests lint check-format templates cdk cargo-lambda-smoke tools watch invoke package bench
 
@@ -16,9 +14,13 @@ help:
 	@echo "make package  release build and bootstrap.zip for this machine's architecture"
 	@echo "make bench    benchmarks against the Python handler (BUILD=1 also times a clean release build)"
 
+# The events and their order: standins/src/local.rs (`target/debug/standins events`).
+# The builds show cargo's progress: the first one takes minutes.
 demo:
-	cargo build --quiet --bin $(BIN) -p sagemaker-image-version
-	cargo run --quiet -p standins -- demo --function target/debug/$(BIN) $(DEMO_EVENTS)
+	@echo "make demo: building the function and the stand-ins (debug)"
+	cargo build -p $(BIN) --bin $(BIN)
+	cargo build -p standins --bin standins
+	target/debug/standins demo --function target/debug/$(BIN)
 
 test: check-format lint rust-tests cargo-lambda-smoke templates cdk
 

@@ -44,13 +44,9 @@ zip="${BOOTSTRAP_ZIP:-${ROOT}/target/lambda/sagemaker-image-version/bootstrap.zi
 if [[ ! -f "${zip}" ]]; then
   zip="${tmp}/bootstrap.zip"
   # A zip holding an executable "bootstrap" that only fails: never deployed.
-  "${ROOT}/.venv/bin/python" - "${zip}" <<'PY'
-import sys, zipfile
-info = zipfile.ZipInfo("bootstrap")
-info.external_attr = 0o100755 << 16
-with zipfile.ZipFile(sys.argv[1], "w") as z:
-    z.writestr(info, "#!/bin/sh\necho 'placeholder package: build it with make package' >&2\nexit 1\n")
-PY
+  printf '#!/bin/sh\necho "placeholder package: build it with make package" >&2\nexit 1\n' >"${tmp}/bootstrap"
+  chmod 0755 "${tmp}/bootstrap"
+  "${ROOT}/.venv/bin/python" -m zipfile -c "${zip}" "${tmp}/bootstrap"
 fi
 rm -rf cdk.out
 npx --no-install cdk synth --quiet --no-notices -c "bootstrapZip=${zip}"

@@ -1,75 +1,41 @@
 # shellcheck shell=bash
 # Shared by scripts/watch.sh, scripts/invoke.sh and scripts/cargo-lambda-smoke.sh
-# (sourced, not run): the fixed local addresses, the function's environment
-# for local runs, and helpers to start, wait for and stop background
-# processes.
-#
-# Addresses (the events in events/ name the receiver on 127.0.0.1:9002):
-#   127.0.0.1:9001  SageMaker stand-in      (standins serve --sagemaker)
-#   127.0.0.1:9002  response receiver       (standins serve --receiver)
-#   127.0.0.1:9010  cargo lambda watch      (invoke port; INVOKE_PORT=... to change)
-# Port 9000, cargo lambda's default, is left alone.
+# (sourced, not run). The local run's facts (addresses, the function's
+# environment, the lifecycle of events/) are written once, in
+# standins/src/local.rs, and read here from the `standins` binary.
+# INVOKE_PORT=... moves cargo lambda watch's invoke port.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${ROOT}/.venv"
-CARGO_LAMBDA="${VENV}/bin/cargo-lambda"
+CARGO_LAMBDA="${ROOT}/.venv/bin/cargo-lambda"
 TARGET_DIR="${CARGO_TARGET_DIR:-${ROOT}/target}"
 case "${TARGET_DIR}" in /*) ;; *) TARGET_DIR="${ROOT}/${TARGET_DIR}" ;; esac
-
+STANDINS="${TARGET_DIR}/debug/standins"
 FUNCTION_BIN=sagemaker-image-version
-SAGEMAKER_PORT=9001
-RECEIVER_PORT=9002
-INVOKE_PORT="${INVOKE_PORT:-9010}"
-SAGEMAKER_URL="http://127.0.0.1:${SAGEMAKER_PORT}"
-# shellcheck disable=SC2034 # used by the scripts that source this file
-RECEIVER_URL="http://127.0.0.1:${RECEIVER_PORT}"
 
-# The function's environment for local runs: the SDK talks to the stand-in
-# with dummy credentials, and the loopback ResponseURLs of events/ are allowed.
-FUNCTION_ENV=(
-  "AWS_ENDPOINT_URL_SAGEMAKER=${SAGEMAKER_URL}"
-  "AWS_REGION=us-east-1"
-  "AWS_ACCESS_KEY_ID=AKIDLOCAL"
-  "AWS_SECRET_ACCESS_KEY=local-secret"
-  "AWS_EC2_METADATA_DISABLED=true"
-  "CFN_ALLOW_LOOPBACK_RESPONSE_URL=true"
-  "RUST_LOG=${RUST_LOG:-info}"
-)
+# Debug builds, with cargo's progress. The function is built here with the
+# same command line as cargo lambda watch's `cargo run`, so that watch finds
+# it up to date.
+build_standins() { (cd "${ROOT}" && cargo build -p standins --bin standins); }
+build_function() { (cd "${ROOT}" && cargo build -p "${FUNCTION_BIN}" --bin "${FUNCTION_BIN}"); }
 
-# set_watch_cmd: WATCH_CMD, the cargo lambda watch command line shared by
-# watch.sh and the smoke test (which adds --ignore-changes).
-set_watch_cmd() {
-  WATCH_CMD=("${CARGO_LAMBDA}" lambda watch
-    --invoke-address 127.0.0.1 --invoke-port "${INVOKE_PORT}"
-    --package "${FUNCTION_BIN}")
-  local kv
-  for kv in "${FUNCTION_ENV[@]}"; do
-    WATCH_CMD+=(--env-var "${kv}")
-  done
+# load_addrs: ADDR[sagemaker|receiver|invoke] (HOST:PORT) and INVOKE_PORT.
+declare -gA ADDR=()
+load_addrs() {
+  local name addr
+  while read -r name addr; do ADDR["${name}"]="${addr}"; done < <("${STANDINS}" addrs)
+  INVOKE_PORT="${INVOKE_PORT:-${ADDR[invoke]##*:}}"
+  ADDR[invoke]="127.0.0.1:${INVOKE_PORT}"
 }
 
-# port_free PORT: true when 127.0.0.1:PORT can be bound (as the stand-ins and
-# cargo lambda would bind it).
-port_free() {
-  python3 - "$1" <<'PY'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-finally:
-    s.close()
-PY
-}
+# listening HOST:PORT: true when something accepts connections there.
+listening() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
 
-# require_free_ports NAME:PORT...: exits with a clear message when any is taken.
+# require_free_ports: exits with a clear message when a local address is taken.
 require_free_ports() {
-  local spec busy=0
-  for spec in "$@"; do
-    if ! port_free "${spec#*:}"; then
-      echo "${SCRIPT_NAME}: port 127.0.0.1:${spec#*:} (${spec%%:*}) is already in use." >&2
+  local name busy=0
+  for name in sagemaker receiver invoke; do
+    if listening "${ADDR[${name}]}"; then
+      echo "${SCRIPT_NAME}: ${ADDR[${name}]} (${name}) is already in use." >&2
       busy=1
     fi
   done
@@ -79,15 +45,13 @@ require_free_ports() {
   fi
 }
 
-# wait_port PORT SECONDS PID: waits until 127.0.0.1:PORT accepts connections;
+# wait_listening HOST:PORT SECONDS PID: until HOST:PORT accepts connections;
 # fails early when process PID has exited.
-wait_port() {
-  local port="$1" secs="$2" pid="$3" i
-  for ((i = 0; i < secs * 10; i++)); do
-    if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5).close()' "${port}" 2>/dev/null; then
-      return 0
-    fi
-    kill -0 "${pid}" 2>/dev/null || return 1
+wait_listening() {
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    listening "$1" && return 0
+    kill -0 "$3" 2>/dev/null || return 1
     sleep 0.1
   done
   return 1
@@ -119,21 +83,12 @@ stop_groups() {
   BG_PIDS=()
 }
 
-# build_binaries: debug builds of the stand-ins and of the function (so that a
-# compile error shows here, and cargo lambda watch starts the function at once).
-build_binaries() {
-  (cd "${ROOT}" && cargo build --quiet -p standins --bin standins \
-    && cargo build --quiet -p "${FUNCTION_BIN}" --bin "${FUNCTION_BIN}")
-}
-
-# start_standins LOG [DELAY ARGS...]: a fresh SageMaker stand-in (image
-# demo-image registered) and response receiver on 9001/9002, in the background;
-# returns once both listen.
+# start_standins LOG [ARGS...]: a fresh `standins serve` (SageMaker stand-in
+# with the demo image, response receiver) in the background; returns once it
+# listens.
 start_standins() {
   local log="$1"; shift
-  start_group "${log}" "${TARGET_DIR}/debug/standins" serve \
-    --sagemaker "127.0.0.1:${SAGEMAKER_PORT}" --receiver "127.0.0.1:${RECEIVER_PORT}" \
-    --image demo-image "$@"
+  start_group "${log}" "${STANDINS}" serve "$@"
   local pid="${LAST_PID}" i
   for ((i = 0; i < 100; i++)); do
     grep -q '^sagemaker=' "${log}" 2>/dev/null && return 0
@@ -143,4 +98,20 @@ start_standins() {
   echo "${SCRIPT_NAME}: the stand-ins did not start:" >&2
   cat "${log}" >&2
   return 1
+}
+
+# set_watch_cmd: WATCH_CMD, the cargo lambda watch command line of watch.sh
+# and the smoke test, with the function's environment from `standins env`.
+set_watch_cmd() {
+  local env_file="${TARGET_DIR}/local/function.env"
+  mkdir -p "${TARGET_DIR}/local"
+  "${STANDINS}" env >"${env_file}"
+  WATCH_CMD=("${CARGO_LAMBDA}" lambda watch --invoke-address 127.0.0.1 --invoke-port "${INVOKE_PORT}"
+    --env-file "${env_file}" --package "${FUNCTION_BIN}" --bin "${FUNCTION_BIN}")
+}
+
+# set_invoke_cmd EVENT.json: INVOKE_CMD, which sends the event to cargo lambda watch.
+set_invoke_cmd() {
+  INVOKE_CMD=("${CARGO_LAMBDA}" lambda invoke --invoke-address 127.0.0.1 --invoke-port "${INVOKE_PORT}"
+    --data-file "$1" "${FUNCTION_BIN}")
 }

@@ -3,21 +3,21 @@
 # (`make watch`):
 #   1. builds the stand-ins and the function (debug),
 #   2. starts `standins serve` in the background: a fresh SageMaker stand-in
-#      on 127.0.0.1:9001 (image demo-image exists; version creation takes
-#      CREATE_DELAY_MS, default 2000 ms, deletion DELETE_DELAY_MS, default
-#      1000 ms) and the response receiver on 127.0.0.1:9002, which stands in
-#      for CloudFormation's pre-signed S3 ResponseURL; its output goes to
-#      target/local/standins.log;
-#   3. runs `cargo lambda watch` in the foreground, invoke port 127.0.0.1:9010
-#      (INVOKE_PORT=... to change), with the function's local environment
-#      (scripts/local-common.sh: SageMaker endpoint = the stand-in, dummy
-#      credentials, loopback ResponseURLs allowed, RUST_LOG, default info).
-#      The function is started (`cargo run`) on the first invocation and
-#      rebuilt and restarted when its sources change.
-# Send events from another terminal with `make invoke EVENT=events/create.json`
-# (scripts/invoke.sh); the events of events/ expect a fresh stand-in, so
-# restart this script to replay them from the start. Ctrl-C stops both
-# processes. Ports 9001, 9002 and the invoke port must be free.
+#      (image demo-image exists; version creation takes CREATE_DELAY_MS,
+#      default 2000 ms, deletion DELETE_DELAY_MS, default 1000 ms) and the
+#      response receiver, which stands in for CloudFormation's pre-signed S3
+#      ResponseURL; its output goes to target/local/standins.log;
+#   3. runs `cargo lambda watch` in the foreground (INVOKE_PORT=... to change
+#      its invoke port) with the function's local environment (`standins env`:
+#      SageMaker endpoint = the stand-in, dummy credentials, loopback
+#      ResponseURLs allowed, RUST_LOG, default info). The function is started
+#      on the first invocation and rebuilt and restarted when its sources
+#      change.
+# The addresses: `target/debug/standins addrs`. Send events from another
+# terminal with `make invoke EVENT=events/create.json` (scripts/invoke.sh);
+# the events of events/ expect a fresh stand-in, so restart this script to
+# replay them from the start (in order: `target/debug/standins events`).
+# Ctrl-C stops both processes.
 # Usage (from anywhere): scripts/watch.sh
 set -euo pipefail
 
@@ -27,8 +27,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/local-common.sh"
 cd "${ROOT}"
 "${ROOT}/scripts/python-tools.sh"
 
-require_free_ports sagemaker-stand-in:"${SAGEMAKER_PORT}" receiver:"${RECEIVER_PORT}" cargo-lambda-watch:"${INVOKE_PORT}"
-build_binaries
+build_standins
+load_addrs
+require_free_ports
+build_function
 
 mkdir -p "${TARGET_DIR}/local"
 trap stop_groups EXIT
@@ -36,8 +38,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 start_standins "${TARGET_DIR}/local/standins.log" \
   --create-delay-ms "${CREATE_DELAY_MS:-2000}" --delete-delay-ms "${DELETE_DELAY_MS:-1000}"
-echo "watch: SageMaker stand-in ${SAGEMAKER_URL}, receiver ${RECEIVER_URL} (log: ${TARGET_DIR}/local/standins.log)"
-echo "watch: cargo lambda watch on 127.0.0.1:${INVOKE_PORT}; send events with: make invoke EVENT=events/create.json"
+echo "watch: SageMaker stand-in ${ADDR[sagemaker]}, receiver ${ADDR[receiver]} (log: ${TARGET_DIR}/local/standins.log)"
+echo "watch: cargo lambda watch on ${ADDR[invoke]}; send events with: make invoke EVENT=events/create.json"
 
 set_watch_cmd
 # Not exec: the EXIT trap must stop the stand-ins when watch ends.
