@@ -18,8 +18,7 @@ help:
 # The builds show cargo's progress: the first one takes minutes.
 demo:
 	@echo "make demo: building the function and the stand-ins (debug)"
-	cargo build -p $(BIN) --bin $(BIN)
-	cargo build -p standins --bin standins
+	cargo build --workspace --bins
 	target/debug/standins demo --function target/debug/$(BIN)
 
 test: check-format lint rust-tests cargo-lambda-smoke templates cdk

@@ -12,11 +12,10 @@ case "${TARGET_DIR}" in /*) ;; *) TARGET_DIR="${ROOT}/${TARGET_DIR}" ;; esac
 STANDINS="${TARGET_DIR}/debug/standins"
 FUNCTION_BIN=sagemaker-image-version
 
-# Debug builds, with cargo's progress. The function is built here with the
-# same command line as cargo lambda watch's `cargo run`, so that watch finds
-# it up to date.
-build_standins() { (cd "${ROOT}" && cargo build -p standins --bin standins); }
-build_function() { (cd "${ROOT}" && cargo build -p "${FUNCTION_BIN}" --bin "${FUNCTION_BIN}"); }
+# Debug builds of the function and the stand-ins, with cargo's progress. The
+# whole workspace resolves one dependency graph (standins/Cargo.toml says
+# why), the one `cargo test --workspace` builds: after the tests, nothing.
+build_binaries() { (cd "${ROOT}" && cargo build --workspace --bins); }
 
 # load_addrs: ADDR[sagemaker|receiver|invoke] (HOST:PORT) and INVOKE_PORT.
 declare -gA ADDR=()
@@ -110,8 +109,19 @@ set_watch_cmd() {
     --env-file "${env_file}" --package "${FUNCTION_BIN}" --bin "${FUNCTION_BIN}")
 }
 
-# set_invoke_cmd EVENT.json: INVOKE_CMD, which sends the event to cargo lambda watch.
+# set_invoke_cmd EVENT.json [FUNCTION]: INVOKE_CMD, which sends the event to
+# cargo lambda watch (FUNCTION "_" for a watch with --only-lambda-apis).
 set_invoke_cmd() {
   INVOKE_CMD=("${CARGO_LAMBDA}" lambda invoke --invoke-address 127.0.0.1 --invoke-port "${INVOKE_PORT}"
-    --data-file "$1" "${FUNCTION_BIN}")
+    --data-file "$1" "${2:-${FUNCTION_BIN}}")
+}
+
+# start_function LOG: the debug build of the function, under the Runtime API
+# of a `cargo lambda watch --only-lambda-apis`, with its local environment.
+start_function() {
+  local env
+  mapfile -t env < <("${STANDINS}" env)
+  start_group "$1" env "${env[@]}" AWS_LAMBDA_FUNCTION_NAME=_ AWS_LAMBDA_FUNCTION_VERSION=1 \
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128 "AWS_LAMBDA_RUNTIME_API=http://${ADDR[invoke]}/.rt" \
+    "${TARGET_DIR}/debug/${FUNCTION_BIN}"
 }

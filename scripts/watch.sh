@@ -27,10 +27,9 @@ source "$(dirname "${BASH_SOURCE[0]}")/local-common.sh"
 cd "${ROOT}"
 "${ROOT}/scripts/python-tools.sh"
 
-build_standins
+build_binaries
 load_addrs
 require_free_ports
-build_function
 
 mkdir -p "${TARGET_DIR}/local"
 trap stop_groups EXIT

@@ -20,6 +20,18 @@ pub const REGION: &str = "us-east-1";
 /// The image the stand-in of `make demo` and `make watch` knows.
 pub const DEMO_IMAGE: &str = "demo-image";
 
+/// A second image, with a version made by hand (outside any stack) that the
+/// `adopt` events take over with `ExistingVersion`.
+pub const HANDMADE_IMAGE: &str = "handmade-image";
+pub const HANDMADE_BASE_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/handmade:1.0";
+
+/// Makes the local world on a fresh stand-in: both images, and the
+/// hand-made version 1 of [`HANDMADE_IMAGE`] with an alias of its own.
+pub fn prepare(sagemaker: &crate::SageMakerStandIn) {
+    sagemaker.add_image(DEMO_IMAGE);
+    sagemaker.create_version_out_of_band(REGION, HANDMADE_IMAGE, HANDMADE_BASE_IMAGE, &["by-hand"]);
+}
+
 /// Credentials the function signs with locally. They are secrets as far as
 /// the tests are concerned: no log line may hold them.
 pub const ACCESS_KEY_ID: &str = "AKIDLOCALSTANDIN";
@@ -53,9 +65,12 @@ pub enum Expected {
     /// `SUCCESS` naming image version N of [`DEMO_IMAGE`]: its ARN is the
     /// `PhysicalResourceId` and `Data.Arn`, N is `Data.Version` (a create or a replacement).
     NewVersion(u32),
+    /// `SUCCESS` naming the hand-made version N of [`HANDMADE_IMAGE`], taken over.
+    TakenOver(u32),
     /// `SUCCESS` keeping the event's `PhysicalResourceId` (an in-place update or a delete).
     SamePhysicalId,
-    /// `FAILED`, with a `Reason` naming each of these properties.
+    /// `FAILED`, with a `Reason` naming each of these, and for a Create a
+    /// `PhysicalResourceId` that is not an ARN (so its rollback deletes nothing).
     FailedNaming(&'static [&'static str]),
 }
 
@@ -68,7 +83,8 @@ pub struct Step {
 }
 
 /// The events of `events/` in the order they must be sent to one fresh
-/// stand-in: a stack's life from create to delete, then a bad create.
+/// stand-in: a stack's life from create to delete; a hand-made version
+/// refused for its BaseImage, then taken over and deleted; then a bad create.
 pub const LIFECYCLE: &[Step] = &[
     Step {
         event: "create",
@@ -88,6 +104,18 @@ pub const LIFECYCLE: &[Step] = &[
     },
     Step {
         event: "delete",
+        expected: Expected::SamePhysicalId,
+    },
+    Step {
+        event: "adopt-mismatch",
+        expected: Expected::FailedNaming(&["ExistingVersion", "BaseImage", HANDMADE_BASE_IMAGE]),
+    },
+    Step {
+        event: "adopt",
+        expected: Expected::TakenOver(1),
+    },
+    Step {
+        event: "delete-adopted",
         expected: Expected::SamePhysicalId,
     },
     Step {
@@ -170,8 +198,13 @@ impl Expected {
         };
         expect("Status", &answer["Status"], &json!(status));
         match *self {
-            Expected::NewVersion(n) => {
-                let arn = json!(demo_version_arn(n));
+            Expected::NewVersion(n) | Expected::TakenOver(n) => {
+                let image = if matches!(self, Expected::NewVersion(_)) {
+                    DEMO_IMAGE
+                } else {
+                    HANDMADE_IMAGE
+                };
+                let arn = json!(crate::sagemaker::image_version_arn(REGION, image, n));
                 expect("PhysicalResourceId", &answer["PhysicalResourceId"], &arn);
                 expect("Data.Arn", &answer["Data"]["Arn"], &arn);
                 expect("Data.Version", &answer["Data"]["Version"], &json!(n.to_string()));
@@ -184,6 +217,10 @@ impl Expected {
                 );
             }
             Expected::FailedNaming(names) => {
+                let id = answer["PhysicalResourceId"].as_str().unwrap_or_default();
+                if event["RequestType"] == "Create" && id.starts_with("arn:") {
+                    errors.push(format!("a FAILED Create must not answer an ARN: {id}"));
+                }
                 let reason = answer["Reason"].as_str().unwrap_or_default();
                 for name in names.iter().filter(|name| !reason.contains(*name)) {
                     errors.push(format!("Reason does not name {name}: {reason:?}"));

@@ -2,10 +2,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   Aws,
+  CfnCondition,
   CfnOutput,
   CfnParameter,
+  CfnResource,
   CustomResource,
   Duration,
+  Fn,
   RemovalPolicy,
   Stack,
   StackProps,
@@ -180,6 +183,47 @@ export class SageMakerImageVersionStack extends Stack {
       },
     });
     nextVersion.node.addDependency(version);
+
+    // A version made by hand or by another tool, brought under the stack
+    // (Terraform's import): Create takes it over instead of creating one, when
+    // the ExistingImageName and ExistingVersion parameters are set. Taking
+    // over means the stack may delete it: RETAIN keeps it.
+    const existingImageName = new CfnParameter(this, 'ExistingImageName', {
+      type: 'String',
+      default: '',
+      description: 'To take over a version made outside this stack: the name of its image (empty: none)',
+    });
+    const existingVersion = new CfnParameter(this, 'ExistingVersion', {
+      type: 'String',
+      default: '',
+      allowedPattern: '^([1-9][0-9]*)?$',
+      description: 'The number of the version to take over',
+    });
+    const existingBaseImage = new CfnParameter(this, 'ExistingBaseImage', {
+      type: 'String',
+      default: '',
+      description: 'The BaseImage the version to take over was made with',
+    });
+    const takeOver = new CfnCondition(this, 'TakeOverExistingVersion', {
+      expression: Fn.conditionAnd(
+        Fn.conditionNot(Fn.conditionEquals(existingImageName.valueAsString, '')),
+        Fn.conditionNot(Fn.conditionEquals(existingVersion.valueAsString, '')),
+      ),
+    });
+    const adopted = new CustomResource(this, 'AdoptedImageVersion', {
+      serviceToken: fn.functionArn,
+      resourceType: 'Custom::SageMakerImageVersion',
+      serviceTimeout: SERVICE_TIMEOUT,
+      removalPolicy: RemovalPolicy.RETAIN,
+      properties: {
+        ImageName: existingImageName.valueAsString,
+        ExistingVersion: existingVersion.valueAsString,
+        BaseImage: existingBaseImage.valueAsString,
+        Aliases: ['adopted'],
+        ReleaseNotes: 'Managed by CloudFormation since it was taken over',
+      },
+    });
+    (adopted.node.defaultChild as CfnResource).cfnOptions.condition = takeOver;
 
     // ---- Outputs -----------------------------------------------------------
     new CfnOutput(this, 'ServiceToken', {

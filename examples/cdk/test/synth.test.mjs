@@ -47,6 +47,7 @@ const byName = (prefix) => {
 };
 const [firstId, first] = byName('ImageVersion');
 const [, second] = byName('NextImageVersion');
+const [, adopted] = byName('AdoptedImageVersion');
 
 test('one provider function, provided.al2023 on arm64 with handler bootstrap', () => {
   assert.equal(functions.length, 1);
@@ -58,8 +59,8 @@ test('one provider function, provided.al2023 on arm64 with handler bootstrap', (
   assert.equal(resources[fn.Properties.LoggingConfig.LogGroup.Ref].Type, 'AWS::Logs::LogGroup');
 });
 
-test('two custom resources of type Custom::SageMakerImageVersion backed by the function', () => {
-  assert.equal(customs.length, 2);
+test('three custom resources of type Custom::SageMakerImageVersion backed by the function', () => {
+  assert.equal(customs.length, 3);
   for (const [id, r] of customs) {
     assert.equal(r.Type, 'Custom::SageMakerImageVersion', id);
     assert.deepEqual(r.Properties.ServiceToken, { 'Fn::GetAtt': [fnId, 'Arn'] }, id);
@@ -98,6 +99,16 @@ test('the second version is of the same image and depends on the first', () => {
   assert.deepEqual(second.Properties.BaseImage, { Ref: 'NextBaseImage' });
   assert.deepEqual(second.Properties.Aliases, ['latest']);
   assert.ok(asArray(second.DependsOn).includes(firstId), `DependsOn ${JSON.stringify(second.DependsOn)}`);
+});
+
+test('an existing version is taken over only when asked, and retained on delete', () => {
+  assert.equal(adopted.Condition, 'TakeOverExistingVersion');
+  assert.equal(adopted.DeletionPolicy, 'Retain');
+  assert.equal(adopted.UpdateReplacePolicy, 'Retain');
+  assert.deepEqual(adopted.Properties.ExistingVersion, { Ref: 'ExistingVersion' });
+  assert.deepEqual(adopted.Properties.ImageName, { Ref: 'ExistingImageName' });
+  assert.deepEqual(adopted.Properties.BaseImage, { Ref: 'ExistingBaseImage' });
+  assert.ok(template.Conditions.TakeOverExistingVersion['Fn::And'], 'both parameters must be set');
 });
 
 test('the image exists before its versions', () => {

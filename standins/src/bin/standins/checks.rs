@@ -305,7 +305,7 @@ Resources:
     #[tokio::test]
     async fn the_client_reads_an_admin_routes_json() {
         let standin = standins::SageMakerStandIn::start().await;
-        let addr = standin.addr().to_string();
+        let addr = standin.endpoint().trim_start_matches("http://").to_owned();
         assert_eq!(client::get(&addr, "/_standin/calls").await, Ok(json!([])));
         let (status, _) = client::call(&addr, Method::GET, "/_standin/nothing")
             .await

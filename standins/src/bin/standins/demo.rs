@@ -35,12 +35,12 @@ pub(crate) async fn run(args: &[String]) -> Result<ExitCode, String> {
     let config = StandInConfig {
         create_delay: Duration::from_millis(1500),
         delete_delay: Duration::from_millis(500),
-        images: vec![local::DEMO_IMAGE.to_owned()],
         ..StandInConfig::default()
     };
     let sm = SageMakerStandIn::start_on(parse_addr(local::SAGEMAKER_ADDR)?, config)
         .await
         .map_err(|e| format!("cannot bind the SageMaker stand-in on {}: {e}", local::SAGEMAKER_ADDR))?;
+    local::prepare(&sm);
     let rx = ResponseReceiver::start_on(parse_addr(local::RECEIVER_ADDR)?)
         .await
         .map_err(|e| format!("cannot bind the receiver on {}: {e}", local::RECEIVER_ADDR))?;

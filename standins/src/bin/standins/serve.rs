@@ -32,12 +32,10 @@ pub(crate) async fn run(args: &[String]) -> Result<ExitCode, String> {
         }
         i += 1;
     }
-    if config.images.is_empty() {
-        config.images.push(local::DEMO_IMAGE.to_owned());
-    }
     let sm = SageMakerStandIn::start_on(sagemaker, config)
         .await
         .map_err(|e| format!("cannot bind the SageMaker stand-in on {sagemaker}: {e}"))?;
+    local::prepare(&sm);
     let rx = ResponseReceiver::start_on(receiver)
         .await
         .map_err(|e| format!("cannot bind the receiver on {receiver}: {e}"))?;
