@@ -16,3 +16,6 @@ pub mod lifecycle;
 pub mod logging;
 pub mod properties;
 pub mod sagemaker;
+
+// The property names, for the contract tests to derive their lists from.
+pub use properties::{CLOUDFORMATION_PROPERTIES, PROPERTIES};
