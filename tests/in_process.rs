@@ -1,12 +1,9 @@
 //! The handler called in-process with a fake SageMaker, for what a real one
 //! cannot be made to do: panic.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{IMAGE, arn_of, props, request_id};
 use lambda_runtime::{Context, LambdaEvent};
 use sagemaker_image_version::cloudformation::ResponseSender;
 use sagemaker_image_version::handler::Handler;
@@ -15,6 +12,18 @@ use sagemaker_image_version::sagemaker::sdk::NoRegion;
 use sagemaker_image_version::sagemaker::{ApiError, ImageVersions, NewVersion, Regions, VersionState, VersionUpdate};
 use serde_json::{Value, json};
 use standins::ResponseReceiver;
+use standins::sagemaker::image_version_arn as arn_of;
+
+// Its own fixtures: tests/common is gone, and this file moves into src/.
+const IMAGE: &str = "test-image";
+
+fn props() -> Value {
+    json!({"ImageName": IMAGE, "BaseImage": "repo:1.0"})
+}
+
+fn request_id() -> String {
+    "in-process-request-1".to_owned()
+}
 
 /// Where the fake panics.
 #[derive(Clone, Copy)]
