@@ -6,9 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use standins::Deadline;
 
-use crate::harness::{Harness, IMAGE, props, request_id, version_arn, with};
-
-const PLACEHOLDER: &str = "no-image-version-answering";
+use crate::harness::{Harness, IMAGE, PLACEHOLDER_ID, props, request_id, version_arn, with};
 
 #[tokio::test]
 async fn a_long_non_ascii_reason_is_shortened_to_fit_4096_bytes_at_a_character_boundary() {
@@ -134,7 +132,7 @@ async fn the_answer_is_put_to_the_response_url_byte_for_byte() {
     let id = request_id();
     let url = h.receiver.response_url_for(logical_id, &id);
     let event = with(
-        h.delete_event(PLACEHOLDER, props()),
+        h.quick_delete_event(),
         json!({"RequestId": id, "LogicalResourceId": logical_id, "ResponseURL": url}),
     );
     let answer = h.invoke(&event).await;
@@ -153,7 +151,7 @@ async fn the_answer_is_put_to_the_response_url_byte_for_byte() {
 #[tokio::test]
 async fn a_plain_http_response_url_is_refused_without_the_loopback_opt_in() {
     let h = Harness::start_with(&[("CFN_ALLOW_LOOPBACK_RESPONSE_URL", "false")]).await;
-    let event = h.delete_event(PLACEHOLDER, props());
+    let event = h.quick_delete_event();
     let outcome = h.send(&event).await;
     assert!(outcome.is_response(), "{outcome:?}");
     assert!(h.function.wait_for_log("must be https", Duration::from_secs(2)).await);
@@ -164,7 +162,7 @@ async fn a_plain_http_response_url_is_refused_without_the_loopback_opt_in() {
 #[tokio::test]
 async fn json_logs_carry_the_request_type_logical_id_request_id_and_physical_id() {
     let h = Harness::start_with(&[("AWS_LAMBDA_LOG_FORMAT", "JSON")]).await;
-    let event = h.delete_event(PLACEHOLDER, props());
+    let event = h.quick_delete_event();
     h.invoke(&event).await.assert_success();
     let request_id = event["RequestId"].as_str().unwrap();
     assert!(
@@ -185,7 +183,7 @@ async fn json_logs_carry_the_request_type_logical_id_request_id_and_physical_id(
             "\"request_type\":\"Delete\"",
             "\"logical_resource_id\":\"ImageVersion\"",
             &format!("\"request_id\":\"{request_id}\""),
-            &format!("\"physical_resource_id\":\"{PLACEHOLDER}\""),
+            &format!("\"physical_resource_id\":\"{PLACEHOLDER_ID}\""),
         ]
         .iter()
         .all(|needle| text.contains(needle))

@@ -54,16 +54,12 @@ async fn run_cell(h: &Harness, op: &str, fault: Fault, count: u32, deadline: Dea
     let (event, kept_id) = match op {
         "CreateImageVersion" | "DescribeImageVersion" | "ListAliases" => (h.create_event(create_props()), None),
         "UpdateImageVersion" => {
-            let created = h.invoke(&h.create_event(create_props())).await;
-            created.assert_success();
-            let id = created.physical_id().to_owned();
+            let id = h.create_ok(create_props()).await.physical_id().to_owned();
             let changed = with(create_props(), json!({ "ReleaseNotes": "two" }));
             (h.update_event(&id, changed, create_props()), Some(id))
         }
         "DeleteImageVersion" => {
-            let created = h.invoke(&h.create_event(create_props())).await;
-            created.assert_success();
-            let id = created.physical_id().to_owned();
+            let id = h.create_ok(create_props()).await.physical_id().to_owned();
             (h.delete_event(&id, create_props()), Some(id))
         }
         other => panic!("no scenario for {other}"),
@@ -232,16 +228,11 @@ async fn a_hang_shorter_than_the_deadline_is_cut_and_retried() {
 
 // --- The response bucket ---
 
-/// A Delete of an id that is not an ARN: answered without SageMaker.
-fn quick_event(h: &Harness) -> serde_json::Value {
-    h.delete_event("no-image-version-x", props())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_5xx_from_the_response_url_is_retried_until_accepted() {
     let h = Harness::start().await;
     h.receiver.fail_next(1, 500);
-    let event = quick_event(&h);
+    let event = h.quick_delete_event();
     let answer = h.invoke(&event).await;
     answer.assert_success();
     answer.assert_well_formed(&event);
@@ -257,7 +248,7 @@ async fn a_5xx_from_the_response_url_is_retried_until_accepted() {
 async fn a_4xx_from_the_response_url_is_not_retried_and_is_logged() {
     let h = Harness::start().await;
     h.receiver.fail_next(1, 403);
-    let event = quick_event(&h);
+    let event = h.quick_delete_event();
     let outcome = h.send(&event).await;
     assert!(outcome.is_response(), "returns Ok to Lambda: {outcome:?}");
     assert!(
@@ -281,7 +272,7 @@ async fn a_hung_response_url_attempt_is_cut_short_and_retried_before_the_deadlin
         .wait_first_poll(Duration::from_secs(10))
         .await
         .expect("the function polls");
-    let event = quick_event(&h);
+    let event = h.quick_delete_event();
     let deadline = Duration::from_secs(6);
     let started = Instant::now();
     let answer = h.invoke_with(&event, Deadline::In(deadline)).await;
@@ -307,7 +298,7 @@ async fn a_refused_connection_still_returns_ok_and_logs_no_query() {
         listener.local_addr().unwrap().port()
     };
     let secret = "refusedconnectionsignature0123456789";
-    let mut event = quick_event(&h);
+    let mut event = h.quick_delete_event();
     event["ResponseURL"] = json!(format!(
         "http://127.0.0.1:{closed_port}/bucket/key?X-Amz-Date=20261127T000000Z&X-Amz-Signature={secret}"
     ));
@@ -360,7 +351,7 @@ async fn redirecting_bucket(to: String) -> (String, std::sync::Arc<std::sync::at
 #[tokio::test]
 async fn a_redirect_from_the_response_url_is_not_followed() {
     let h = Harness::start().await;
-    let mut event = quick_event(&h);
+    let mut event = h.quick_delete_event();
     let id = event["RequestId"].as_str().unwrap().to_owned();
     let (url, requests) = redirecting_bucket(h.receiver.response_url(&id)).await;
     event["ResponseURL"] = json!(url);
