@@ -13,6 +13,7 @@ mod arbitrary_events;
 mod bad_input;
 mod create;
 mod delete;
+mod existing_version;
 mod faults;
 mod hostile;
 mod least_privilege;
