@@ -18,5 +18,6 @@ mod faults;
 mod hostile;
 mod least_privilege;
 mod load;
+mod provider;
 mod secrets;
 mod update;
