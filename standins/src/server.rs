@@ -51,6 +51,16 @@ fn scheme(tls: bool) -> &'static str {
     if tls { "https" } else { "http" }
 }
 
+/// The URL of a server at `addr`, without https's default port (as the
+/// response URLs CloudFormation issues, whose host alone CDK's framework reads).
+fn endpoint(tls: bool, addr: SocketAddr) -> String {
+    if tls && addr.port() == 443 {
+        format!("https://{}", addr.ip())
+    } else {
+        format!("{}://{addr}", scheme(tls))
+    }
+}
+
 /// A stand-in's state as its handler and its control API see it.
 pub(crate) struct Shared<S> {
     state: Mutex<S>,
@@ -154,7 +164,7 @@ impl<S> Server<S> {
 
     /// `http://127.0.0.1:PORT`, or `https://...` when serving TLS.
     pub(crate) fn endpoint(&self) -> String {
-        format!("{}://{}", scheme(self.stop.https), self.stop.addr)
+        endpoint(self.stop.https, self.stop.addr)
     }
 }
 
@@ -214,4 +224,17 @@ where
         .keep_alive(true)
         .serve_connection(TokioIo::new(io), service)
         .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_https_endpoint_on_port_443_leaves_the_port_out() {
+        let on = |port| SocketAddr::from(([127, 0, 0, 1], port));
+        assert_eq!(endpoint(true, on(443)), "https://127.0.0.1");
+        assert_eq!(endpoint(true, on(8443)), "https://127.0.0.1:8443");
+        assert_eq!(endpoint(false, on(443)), "http://127.0.0.1:443");
+    }
 }
