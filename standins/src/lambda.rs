@@ -54,7 +54,6 @@ pub struct Invoke {
 }
 
 struct State {
-    runtime: RuntimeApi,
     timeout: Duration,
     invokes: Vec<Invoke>,
     /// (fault, remaining)
@@ -78,12 +77,14 @@ impl LambdaApi {
 
     pub async fn start_on(listen: impl Into<Listen>, runtime: &RuntimeApi) -> std::io::Result<LambdaApi> {
         let state = State {
-            runtime: runtime.clone(),
             timeout: MAX_TIMEOUT,
             invokes: Vec::new(),
             faults: Vec::new(),
         };
-        let server = Server::start("lambda", listen.into(), state, handle)?;
+        let queue = runtime.clone();
+        let server = Server::start("lambda", listen.into(), state, move |shared, req| {
+            handle(shared, queue.clone(), req)
+        })?;
         Ok(LambdaApi {
             server,
             runtime: runtime.clone(),
@@ -149,7 +150,7 @@ fn error(status: u16, code: &str, message: &str) -> Reply {
     Ok(http::aws_error(status, "application/json", code, &body))
 }
 
-async fn handle(shared: Arc<Shared<State>>, req: Request<Incoming>) -> Reply {
+async fn handle(shared: Arc<Shared<State>>, runtime: RuntimeApi, req: Request<Incoming>) -> Reply {
     let path = req.uri().path().to_owned();
     if req.method() == Method::GET && path == ADMIN_INVOKES {
         return Ok(admin_invokes(&shared));
@@ -174,10 +175,10 @@ async fn handle(shared: Arc<Shared<State>>, req: Request<Incoming>) -> Reply {
     let qualifier = http::query_param(req.uri().query(), "Qualifier");
     let payload = http::read_body(req.into_body()).await.to_vec();
 
-    let (refusal, runtime, timeout) = {
+    let (refusal, timeout) = {
         let mut st = shared.lock();
         let refusal = refusal(&mut st, &function_name, &invocation_type, payload.len());
-        (refusal, st.runtime.clone(), st.timeout)
+        (refusal, st.timeout)
     };
     let mut invoke = Invoke {
         function_name,
