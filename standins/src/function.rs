@@ -12,6 +12,15 @@ use crate::runtime_api::RuntimeApi;
 /// The function name given to the process.
 pub const FUNCTION_NAME: &str = "sagemaker-image-version";
 
+/// Where a function process's stdout and stderr go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Logs {
+    /// Captured, for [`FunctionProcess::logs`] and [`FunctionProcess::wait_for_log`].
+    Captured,
+    /// Both onto this process's stderr, as they come; nothing is captured.
+    Stderr,
+}
+
 /// A running function process; killed when dropped.
 pub struct FunctionProcess {
     child: Mutex<Child>,
@@ -39,6 +48,16 @@ impl FunctionProcess {
         runtime_api: &RuntimeApi,
         envs: &[(String, String)],
     ) -> std::io::Result<FunctionProcess> {
+        Self::try_spawn_with_logs(bin, runtime_api, envs, Logs::Captured)
+    }
+
+    /// [`FunctionProcess::try_spawn`], with the logs sent where `logs` says.
+    pub fn try_spawn_with_logs(
+        bin: &Path,
+        runtime_api: &RuntimeApi,
+        envs: &[(String, String)],
+        logs: Logs,
+    ) -> std::io::Result<FunctionProcess> {
         let mut cmd = Command::new(bin);
         cmd.env_clear();
         for keep in ["PATH", "HOME"] {
@@ -58,7 +77,11 @@ impl FunctionProcess {
         for (k, v) in envs {
             cmd.env(k, v);
         }
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(Stdio::null());
+        match logs {
+            Logs::Captured => cmd.stdout(Stdio::piped()).stderr(Stdio::piped()),
+            Logs::Stderr => cmd.stdout(std::io::stderr()).stderr(std::io::stderr()),
+        };
         let spawned_at = Instant::now();
         let mut child = cmd.spawn()?;
         let logs = Arc::new(Mutex::new(Vec::new()));

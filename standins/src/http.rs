@@ -51,6 +51,20 @@ pub(crate) fn json_response(status: u16, value: &serde_json::Value) -> Response<
     )
 }
 
+/// An AWS error answer: the error code in `x-amzn-errortype` (which every AWS
+/// SDK reads first) and a body in the service's own shape.
+pub(crate) fn aws_error(status: u16, content_type: &str, code: &str, body: &serde_json::Value) -> Response<Body> {
+    response(
+        status,
+        &[
+            ("content-type", content_type),
+            ("x-amzn-errortype", code),
+            ("x-amzn-requestid", &new_id()),
+        ],
+        serde_json::to_vec(body).unwrap_or_default(),
+    )
+}
+
 /// Percent-decodes `s` (bytes that do not form a valid escape are kept as is).
 pub(crate) fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();

@@ -12,6 +12,10 @@ use serde_json::{Value, json};
 pub const SAGEMAKER_ADDR: &str = "127.0.0.1:9001";
 /// The response receiver: the events of `events/` name it in their `ResponseURL`.
 pub const RECEIVER_ADDR: &str = "127.0.0.1:9002";
+/// Lambda's `Invoke` API, in front of the function `standins serve --function` runs.
+pub const LAMBDA_ADDR: &str = "127.0.0.1:9003";
+/// Step Functions' `StartExecution`, for CDK's Provider framework.
+pub const SFN_ADDR: &str = "127.0.0.1:9004";
 /// `cargo lambda watch`'s invoke port (its default, 9000, is left alone).
 pub const INVOKE_PORT: u16 = 9010;
 

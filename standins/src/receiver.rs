@@ -15,7 +15,7 @@ use hyper::{Method, Request, Response};
 use serde_json::{Value, json};
 
 use crate::http::{self, Abort, Body, Reply};
-use crate::server::{Server, Shared};
+use crate::server::{Listen, Server, Shared};
 
 /// The logical resource id used in issued URLs.
 pub const DEFAULT_LOGICAL_ID: &str = "ImageVersion";
@@ -101,17 +101,19 @@ pub struct ResponseReceiver {
 impl ResponseReceiver {
     /// Starts on `127.0.0.1:0`. Panics if it cannot bind.
     pub async fn start() -> ResponseReceiver {
-        Self::start_on("127.0.0.1:0".parse().unwrap())
+        Self::start_on("127.0.0.1:0".parse::<SocketAddr>().unwrap())
             .await
             .expect("cannot start the response receiver")
     }
 
-    pub async fn start_on(addr: SocketAddr) -> std::io::Result<ResponseReceiver> {
-        let server = Server::start("receiver", addr, State::default(), handle)?;
+    /// Starts on `listen` (an address, or `TestCa::listen` for https: then the
+    /// issued URLs are `https://` ones).
+    pub async fn start_on(listen: impl Into<Listen>) -> std::io::Result<ResponseReceiver> {
+        let server = Server::start("receiver", listen.into(), State::default(), handle)?;
         Ok(ResponseReceiver { server })
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (or `https://`).
     pub fn endpoint(&self) -> String {
         self.server.endpoint()
     }

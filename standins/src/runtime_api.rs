@@ -1,6 +1,9 @@
 //! The Lambda Runtime API (`2018-06-01`), driven by the test: [`RuntimeApi::invoke`]
-//! queues an event, the function long-polls `invocation/next`, and its
-//! `response`/`error` POST completes the invocation.
+//! (or the Lambda `Invoke` API of [`crate::lambda`], on the same queue) queues an
+//! event, the function long-polls `invocation/next`, and its `response`/`error`
+//! POST completes the invocation. One function process takes one event at a
+//! time: whatever arrives meanwhile (an invocation of itself included) waits in
+//! the queue.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -53,6 +56,16 @@ impl Outcome {
     }
 }
 
+/// One invocation queued, and how the function answered it once it has.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invocation {
+    /// The Lambda request id (`lambda-runtime-aws-request-id`).
+    pub request_id: String,
+    pub payload: Vec<u8>,
+    /// `None` while queued or running.
+    pub outcome: Option<Outcome>,
+}
+
 struct Pending {
     id: String,
     payload: Vec<u8>,
@@ -68,6 +81,7 @@ struct State {
     first_poll_at: Option<Instant>,
     init_errors: Vec<String>,
     delivered: Vec<String>,
+    invocations: Vec<Invocation>,
 }
 
 /// The Runtime API. Cheap to clone; the server stops when the last clone is dropped.
@@ -85,7 +99,7 @@ impl RuntimeApi {
     }
 
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<RuntimeApi> {
-        let server = Server::start("runtime-api", addr, State::default(), handle)?;
+        let server = Server::start("runtime-api", addr.into(), State::default(), handle)?;
         Ok(RuntimeApi { server })
     }
 
@@ -97,16 +111,58 @@ impl RuntimeApi {
     /// Queues an invocation (FIFO) and waits for the function's answer, with no
     /// timeout of its own.
     pub async fn invoke(&self, payload: Vec<u8>, deadline: Deadline) -> Outcome {
+        let (_, outcome) = self.enqueue(payload, deadline);
+        outcome.await
+    }
+
+    /// Queues an invocation (FIFO): its request id, and its outcome to come.
+    pub(crate) fn enqueue(&self, payload: Vec<u8>, deadline: Deadline) -> (String, impl Future<Output = Outcome>) {
         let (tx, rx) = oneshot::channel();
-        self.server.lock().queue.push_back(Pending {
-            id: http::new_id(),
-            payload,
-            deadline,
-            tx,
-        });
+        let id = http::new_id();
+        {
+            let mut st = self.server.lock();
+            st.invocations.push(Invocation {
+                request_id: id.clone(),
+                payload: payload.clone(),
+                outcome: None,
+            });
+            st.queue.push_back(Pending {
+                id: id.clone(),
+                payload,
+                deadline,
+                tx,
+            });
+        }
         self.server.shared().changed.notify_waiters();
-        rx.await
-            .unwrap_or_else(|_| Outcome::Error(b"the Runtime API stopped before the function answered".to_vec()))
+        let outcome = async {
+            rx.await
+                .unwrap_or_else(|_| Outcome::Error(b"the Runtime API stopped before the function answered".to_vec()))
+        };
+        (id, outcome)
+    }
+
+    /// Every invocation queued so far, in order, with the outcomes known.
+    pub fn invocations(&self) -> Vec<Invocation> {
+        self.server.lock().invocations.clone()
+    }
+
+    /// Waits until every invocation queued has been answered (including those
+    /// queued meanwhile, e.g. by the function invoking itself); returns whether
+    /// that happened within `timeout`.
+    pub async fn wait_idle(&self, timeout: Duration) -> bool {
+        let shared = self.server.shared();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = shared.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if shared.lock().invocations.iter().all(|i| i.outcome.is_some()) {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return false;
+            }
+        }
     }
 
     /// [`RuntimeApi::invoke`] with a JSON payload.
@@ -183,15 +239,26 @@ async fn handle(inner: Arc<Shared<State>>, req: Request<Incoming>) -> Reply {
         && let Some((id, kind)) = rest.split_once('/')
         && (kind == "response" || kind == "error")
     {
-        let tx = inner.lock().in_flight.remove(id);
+        let outcome = if kind == "response" {
+            Outcome::Response(body.to_vec())
+        } else {
+            Outcome::Error(body.to_vec())
+        };
+        let tx = {
+            let mut st = inner.lock();
+            let tx = st.in_flight.remove(id);
+            if tx.is_some()
+                && let Some(record) = st.invocations.iter_mut().find(|i| i.request_id == id)
+            {
+                record.outcome = Some(outcome.clone());
+            }
+            tx
+        };
         return Ok(match tx {
             Some(tx) => {
-                let outcome = if kind == "response" {
-                    Outcome::Response(body.to_vec())
-                } else {
-                    Outcome::Error(body.to_vec())
-                };
+                // Nobody may be waiting (an `Event` invocation): the record holds the outcome.
                 let _ = tx.send(outcome);
+                inner.changed.notify_waiters();
                 json_reply(202, json!({"status": "OK"}))
             }
             None => json_reply(

@@ -2,6 +2,7 @@
 //! that errors reach the caller), then serve hyper 1 on a dedicated thread with
 //! its own tokio runtime, so that the stand-in keeps answering whatever the
 //! caller's runtime is doing (current-thread test runtimes, blocking calls...).
+//! Plain http, or https when the [`Listen`] carries a TLS configuration.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -13,9 +14,52 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{Notify, oneshot};
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
 
 use crate::http::Reply;
+
+/// Where and how a stand-in listens: an address, plain http (`From<SocketAddr>`)
+/// or https (`TestCa::listen`).
+#[derive(Clone)]
+pub struct Listen {
+    addr: SocketAddr,
+    tls: Option<Arc<ServerConfig>>,
+}
+
+impl Listen {
+    pub(crate) fn https(addr: SocketAddr, tls: Arc<ServerConfig>) -> Listen {
+        Listen { addr, tls: Some(tls) }
+    }
+}
+
+impl From<SocketAddr> for Listen {
+    fn from(addr: SocketAddr) -> Listen {
+        Listen { addr, tls: None }
+    }
+}
+
+impl std::fmt::Debug for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}://{}", scheme(self.tls.is_some()), self.addr)
+    }
+}
+
+fn scheme(tls: bool) -> &'static str {
+    if tls { "https" } else { "http" }
+}
+
+/// The URL of a server at `addr`, without https's default port (as the
+/// response URLs CloudFormation issues, whose host alone CDK's framework reads).
+fn endpoint(tls: bool, addr: SocketAddr) -> String {
+    if tls && addr.port() == 443 {
+        format!("https://{}", addr.ip())
+    } else {
+        format!("{}://{addr}", scheme(tls))
+    }
+}
 
 /// A stand-in's state as its handler and its control API see it.
 pub(crate) struct Shared<S> {
@@ -49,13 +93,13 @@ impl<S> Clone for Server<S> {
 
 impl<S> std::fmt::Debug for Server<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server").field("addr", &self.stop.addr).finish()
+        f.debug_struct("Server").field("endpoint", &self.endpoint()).finish()
     }
 }
 
 impl<S: Send + 'static> Server<S> {
-    /// Binds `addr` and answers every request with `handle(shared state, request)`.
-    pub(crate) fn start<F, Fut>(name: &str, addr: SocketAddr, state: S, handle: F) -> std::io::Result<Server<S>>
+    /// Binds `listen` and answers every request with `handle(shared state, request)`.
+    pub(crate) fn start<F, Fut>(name: &str, listen: Listen, state: S, handle: F) -> std::io::Result<Server<S>>
     where
         F: Fn(Arc<Shared<S>>, Request<Incoming>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Reply> + Send + 'static,
@@ -64,7 +108,7 @@ impl<S: Send + 'static> Server<S> {
             state: Mutex::new(state),
             changed: Notify::new(),
         });
-        let listener = std::net::TcpListener::bind(addr)?;
+        let listener = std::net::TcpListener::bind(listen.addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (tx, rx) = oneshot::channel::<()>();
@@ -74,6 +118,8 @@ impl<S: Send + 'static> Server<S> {
             .build()?;
         let for_requests = shared.clone();
         let handle = Arc::new(move |req| handle(for_requests.clone(), req));
+        let tls = listen.tls.map(TlsAcceptor::from);
+        let https = tls.is_some();
         std::thread::Builder::new()
             .name(format!("standin-{name}"))
             .spawn(move || {
@@ -86,7 +132,7 @@ impl<S: Send + 'static> Server<S> {
                         }
                     };
                     tokio::select! {
-                        _ = accept_loop(listener, handle) => {}
+                        _ = accept_loop(listener, tls, handle) => {}
                         _ = rx => {}
                     }
                 });
@@ -94,7 +140,11 @@ impl<S: Send + 'static> Server<S> {
             })?;
         Ok(Server {
             shared,
-            stop: Arc::new(Stop { addr, tx: Some(tx) }),
+            stop: Arc::new(Stop {
+                addr,
+                https,
+                tx: Some(tx),
+            }),
         })
     }
 }
@@ -112,15 +162,16 @@ impl<S> Server<S> {
         self.stop.addr
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://...` when serving TLS.
     pub(crate) fn endpoint(&self) -> String {
-        format!("http://{}", self.stop.addr)
+        endpoint(self.stop.https, self.stop.addr)
     }
 }
 
 /// Stops the server thread when dropped (that is, with the last clone of its [`Server`]).
 struct Stop {
     addr: SocketAddr,
+    https: bool,
     tx: Option<oneshot::Sender<()>>,
 }
 
@@ -132,7 +183,7 @@ impl Drop for Stop {
     }
 }
 
-async fn accept_loop<H, Fut>(listener: tokio::net::TcpListener, handle: Arc<H>)
+async fn accept_loop<H, Fut>(listener: tokio::net::TcpListener, tls: Option<TlsAcceptor>, handle: Arc<H>)
 where
     H: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Reply> + Send + 'static,
@@ -147,13 +198,43 @@ where
             }
         };
         let _ = stream.set_nodelay(true);
-        let handle = handle.clone();
+        let (handle, tls) = (handle.clone(), tls.clone());
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(req));
-            let _ = http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            match tls {
+                None => serve(stream, handle).await,
+                // A failed handshake (e.g. a client that does not trust the CA) just ends the connection.
+                Some(tls) => {
+                    if let Ok(stream) = tls.accept(stream).await {
+                        serve(stream, handle).await;
+                    }
+                }
+            }
         });
+    }
+}
+
+async fn serve<I, H, Fut>(io: I, handle: Arc<H>)
+where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    H: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Reply> + Send + 'static,
+{
+    let service = service_fn(move |req| handle(req));
+    let _ = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(io), service)
+        .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_https_endpoint_on_port_443_leaves_the_port_out() {
+        let on = |port| SocketAddr::from(([127, 0, 0, 1], port));
+        assert_eq!(endpoint(true, on(443)), "https://127.0.0.1");
+        assert_eq!(endpoint(true, on(8443)), "https://127.0.0.1:8443");
+        assert_eq!(endpoint(false, on(443)), "http://127.0.0.1:443");
     }
 }

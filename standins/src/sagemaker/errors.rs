@@ -66,15 +66,7 @@ impl ApiError {
 
     pub(crate) fn reply(&self) -> Reply {
         let body = json!({"__type": self.code, "message": self.message});
-        Ok(http::response(
-            self.status(),
-            &[
-                ("content-type", CONTENT_TYPE),
-                ("x-amzn-errortype", self.code),
-                ("x-amzn-requestid", &http::new_id()),
-            ],
-            serde_json::to_vec(&body).unwrap_or_default(),
-        ))
+        Ok(http::aws_error(self.status(), CONTENT_TYPE, self.code, &body))
     }
 }
 

@@ -2,7 +2,7 @@
 //! image-version operations the function calls.
 //!
 //! Requests are `POST /` with `X-Amz-Target: SageMaker.<Operation>` and a SigV4
-//! `Authorization` header (`sigv4`); `router` logs each call, answers armed
+//! `Authorization` header (`crate::sigv4`); `router` logs each call, answers armed
 //! `faults`, and hands the members (`input`) to one of the `operations`, which
 //! read and change the in-memory `state` (per region and image) and answer
 //! through `errors`. Tests drive and inspect it through [`SageMakerStandIn`];
@@ -14,7 +14,6 @@ mod faults;
 mod input;
 mod operations;
 mod router;
-mod sigv4;
 mod state;
 
 use std::net::SocketAddr;
@@ -26,7 +25,7 @@ pub use state::{ACCOUNT_ID, image_arn, image_version_arn};
 pub use state::{Call, VersionView};
 use state::{Phase, State, Version};
 
-use crate::server::Server;
+use crate::server::{Listen, Server};
 
 /// Start-up configuration.
 #[derive(Clone, Debug)]
@@ -64,18 +63,18 @@ pub struct SageMakerStandIn {
 impl SageMakerStandIn {
     /// Starts on `127.0.0.1:0` with the default configuration. Panics if it cannot bind.
     pub async fn start() -> SageMakerStandIn {
-        Self::start_on("127.0.0.1:0".parse().unwrap(), StandInConfig::default())
+        Self::start_on("127.0.0.1:0".parse::<SocketAddr>().unwrap(), StandInConfig::default())
             .await
             .expect("cannot start the SageMaker stand-in")
     }
 
-    /// Starts on `addr` with `config`.
-    pub async fn start_on(addr: SocketAddr, config: StandInConfig) -> std::io::Result<SageMakerStandIn> {
-        let server = Server::start("sagemaker", addr, State::new(config), router::handle)?;
+    /// Starts on `listen` (an address, or `TestCa::listen` for https) with `config`.
+    pub async fn start_on(listen: impl Into<Listen>, config: StandInConfig) -> std::io::Result<SageMakerStandIn> {
+        let server = Server::start("sagemaker", listen.into(), State::new(config), router::handle)?;
         Ok(SageMakerStandIn { server })
     }
 
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (or `https://`).
     pub fn endpoint(&self) -> String {
         self.server.endpoint()
     }

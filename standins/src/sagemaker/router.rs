@@ -12,15 +12,16 @@ use serde_json::{Value, json};
 use super::errors::{self, ApiError};
 use super::input::Input;
 use super::state::{Call, State};
-use super::{admin, operations, sigv4};
+use super::{admin, operations};
 use crate::http::{self, Reply};
 use crate::server::Shared;
+use crate::sigv4;
 
 pub(crate) async fn handle(shared: Arc<Shared<State>>, req: Request<Incoming>) -> Reply {
     if req.uri().path().starts_with(admin::PREFIX) {
         return Ok(admin::handle(&shared, &req));
     }
-    let region = match sigv4::auth_region(req.headers()) {
+    let region = match sigv4::auth_region(req.headers(), "sagemaker") {
         Ok(r) => r,
         Err(message) => return ApiError::new("MissingAuthenticationTokenException", message).reply(),
     };

@@ -1,11 +1,17 @@
 //! A tiny raw HTTP/1.1 client (one request per connection), so that the tests
 //! send exactly the bytes they mean to, and the SageMaker calls built on it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+use tokio_rustls::rustls::crypto::aws_lc_rs;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName};
+use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 
 #[derive(Debug)]
 pub struct RawResponse {
@@ -32,10 +38,11 @@ impl RawResponse {
     }
 }
 
-/// `http://127.0.0.1:PORT` → `127.0.0.1:PORT`
+/// `http://127.0.0.1:PORT` (or `https://`) → `127.0.0.1:PORT`
 pub fn host_of(endpoint: &str) -> String {
     endpoint
         .trim_start_matches("http://")
+        .trim_start_matches("https://")
         .split('/')
         .next()
         .unwrap()
@@ -44,11 +51,60 @@ pub fn host_of(endpoint: &str) -> String {
 
 /// Writes `raw` and reads until the server closes; `Ok(bytes)`.
 pub async fn send_raw(addr: &str, raw: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut stream = TcpStream::connect(addr).await?;
+    exchange_on(TcpStream::connect(addr).await?, raw).await
+}
+
+async fn exchange_on(mut stream: impl AsyncRead + AsyncWrite + Unpin, raw: &[u8]) -> std::io::Result<Vec<u8>> {
     stream.write_all(raw).await?;
     let mut out = Vec::new();
     stream.read_to_end(&mut out).await?;
     Ok(out)
+}
+
+/// A TLS client configuration that trusts the CA certificate `ca_pem` and nothing else.
+pub fn trusting(ca_pem: &str) -> Arc<ClientConfig> {
+    let mut roots = RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(ca_pem.as_bytes()).unwrap())
+        .unwrap();
+    let config = ClientConfig::builder_with_provider(Arc::new(aws_lc_rs::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Arc::new(config)
+}
+
+/// [`send_raw`] over TLS, checking the server's certificate for `server_name`.
+pub async fn send_raw_tls(
+    tls: &Arc<ClientConfig>,
+    server_name: &str,
+    addr: &str,
+    raw: &[u8],
+) -> std::io::Result<Vec<u8>> {
+    let name = ServerName::try_from(server_name.to_owned()).map_err(std::io::Error::other)?;
+    let stream = TcpStream::connect(addr).await?;
+    let stream = TlsConnector::from(tls.clone()).connect(name, stream).await?;
+    exchange_on(stream, raw).await
+}
+
+/// [`request`] over TLS to `endpoint` (`https://HOST:PORT`).
+pub async fn request_tls(
+    tls: &Arc<ClientConfig>,
+    endpoint: &str,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> RawResponse {
+    let addr = host_of(endpoint);
+    let host = addr.rsplit_once(':').unwrap().0;
+    let raw = build_request(method, &addr, target, headers, body);
+    let bytes = tokio::time::timeout(Duration::from_secs(10), send_raw_tls(tls, host, &addr, &raw))
+        .await
+        .expect("request timed out")
+        .expect("request failed");
+    parse_response(&bytes)
 }
 
 pub fn parse_response(bytes: &[u8]) -> RawResponse {

@@ -3,6 +3,9 @@
 
 mod binary;
 mod client;
+mod lambda;
 mod receiver;
 mod runtime_api;
 mod sagemaker;
+mod sfn;
+mod tls;

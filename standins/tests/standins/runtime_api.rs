@@ -184,3 +184,25 @@ async fn function_process_gets_a_lambda_environment() {
     assert!(!f.is_running());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn each_invocation_keeps_its_outcome_and_wait_idle_waits_for_every_one() {
+    let api = RuntimeApi::start().await;
+    assert!(api.wait_idle(Duration::from_millis(10)).await, "nothing queued");
+    let invocation = invoke(&api, b"x", Deadline::In(Duration::from_secs(5)));
+    let got = next(&api).await;
+    let queued = api.invocations();
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].payload, b"x");
+    assert_eq!(
+        Some(queued[0].request_id.as_str()),
+        got.header("lambda-runtime-aws-request-id")
+    );
+    assert_eq!(queued[0].outcome, None);
+    assert!(!api.wait_idle(Duration::from_millis(50)).await, "one is running");
+    answer(&api, &got, "error", b"{\"errorType\":\"E\"}").await;
+    assert!(api.wait_idle(Duration::from_secs(2)).await);
+    let outcome = Some(Outcome::Error(b"{\"errorType\":\"E\"}".to_vec()));
+    assert_eq!(api.invocations()[0].outcome, outcome);
+    assert_eq!(Some(invocation.await.unwrap()), outcome);
+}

@@ -45,8 +45,12 @@ pub(crate) async fn run(args: &[String]) -> Result<ExitCode, String> {
         .await
         .map_err(|e| format!("cannot bind the receiver on {}: {e}", local::RECEIVER_ADDR))?;
     let api = RuntimeApi::start().await;
-    let process = FunctionProcess::try_spawn(&function, &api, &crate::function_env())
-        .map_err(|e| format!("cannot spawn {}: {e}", function.display()))?;
+    let process = FunctionProcess::try_spawn(
+        &function,
+        &api,
+        &crate::function_env(&crate::local_sagemaker_endpoint()),
+    )
+    .map_err(|e| format!("cannot spawn {}: {e}", function.display()))?;
 
     let mut all_ok = true;
     for path in &events {

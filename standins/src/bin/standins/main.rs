@@ -13,11 +13,18 @@ use std::time::Duration;
 use standins::local;
 
 const USAGE: &str = "usage:
-  standins serve [--sagemaker ADDR] [--receiver ADDR] [--image NAME]... [--create-delay-ms N] [--delete-delay-ms N]
-      the SageMaker stand-in and the response receiver (default: the local addresses, image demo-image)
+  standins serve [--sagemaker ADDR] [--receiver ADDR] [--lambda ADDR] [--sfn ADDR] [--image NAME]...
+                 [--create-delay-ms N] [--delete-delay-ms N] [--tls-ca PATH]
+                 [--function PATH [--function-env K=V]... [--function-timeout-ms N]]
+      the SageMaker stand-in, the response receiver, Lambda's Invoke API and Step Functions'
+      StartExecution (default: the local addresses, image demo-image); prints
+      'sagemaker=URL receiver=URL lambda=URL sfn=URL' once all listen. --tls-ca: https
+      everywhere, with a new throw-away CA written to PATH (CDK's framework PUTs its answer
+      to port 443: --receiver 127.0.0.1:443). --function: runs that binary under the Lambda
+      stand-in with the local environment, its logs on stderr; Ctrl-C or SIGTERM stops all
   standins demo --function PATH [--show-logs] [EVENT.json...]
       drives the function through the events (default: the lifecycle of events/), printing each answer
-  standins addrs              the local addresses, one 'NAME HOST:PORT' a line (sagemaker, receiver, invoke)
+  standins addrs              the local addresses, one 'NAME HOST:PORT' a line (sagemaker, receiver, lambda, sfn, invoke)
   standins env                the function's environment for local runs, one KEY=VALUE a line
   standins events [--dir D]   the event files of D (default events) in lifecycle order; fails on any left out
   standins clear-answers      makes the receiver forget the answers it got
@@ -97,21 +104,31 @@ fn addrs() -> Vec<String> {
     vec![
         format!("sagemaker {}", local::SAGEMAKER_ADDR),
         format!("receiver {}", local::RECEIVER_ADDR),
+        format!("lambda {}", local::LAMBDA_ADDR),
+        format!("sfn {}", local::SFN_ADDR),
         format!("invoke 127.0.0.1:{}", local::INVOKE_PORT),
     ]
 }
 
-/// The function's environment against the local SageMaker stand-in, with
-/// `RUST_LOG` passed on (default info).
-pub(crate) fn function_env() -> Vec<(String, String)> {
-    let mut env = local::function_env(&format!("http://{}", local::SAGEMAKER_ADDR));
+/// The function's environment against the SageMaker stand-in at `sagemaker_endpoint`,
+/// with `RUST_LOG` passed on (default info).
+pub(crate) fn function_env(sagemaker_endpoint: &str) -> Vec<(String, String)> {
+    let mut env = local::function_env(sagemaker_endpoint);
     let rust_log = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
     env.push(("RUST_LOG".to_owned(), rust_log));
     env
 }
 
+/// The SageMaker stand-in of the local runs, as `standins serve` starts it by default.
+pub(crate) fn local_sagemaker_endpoint() -> String {
+    format!("http://{}", local::SAGEMAKER_ADDR)
+}
+
 fn env_lines() -> Vec<String> {
-    function_env().into_iter().map(|(k, v)| format!("{k}={v}")).collect()
+    function_env(&local_sagemaker_endpoint())
+        .into_iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect()
 }
 
 fn events(args: &[String]) -> Result<ExitCode, String> {
@@ -129,12 +146,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn addrs_name_the_sagemaker_receiver_and_invoke_addresses() {
+    fn addrs_name_every_stand_in_and_the_invoke_address() {
         let names: Vec<String> = addrs()
             .iter()
             .map(|line| line.split_once(' ').expect("NAME ADDR").0.to_owned())
             .collect();
-        assert_eq!(names, ["sagemaker", "receiver", "invoke"]);
+        assert_eq!(names, ["sagemaker", "receiver", "lambda", "sfn", "invoke"]);
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! The SigV4 `Authorization` header: its signature is not verified, but it must
-//! be well formed and its credential scope must name the `sagemaker` service;
+//! be well formed and its credential scope must name the stand-in's service;
 //! the region is taken from that scope.
 
 use hyper::HeaderMap;
 
-/// Returns the region of a well-formed SigV4 `Authorization` header for `sagemaker`.
-pub(crate) fn auth_region(headers: &HeaderMap) -> Result<String, String> {
+/// Returns the region of a well-formed SigV4 `Authorization` header for `service`.
+pub(crate) fn auth_region(headers: &HeaderMap, service: &str) -> Result<String, String> {
     let value = headers
         .get("authorization")
         .ok_or("Missing Authentication Token")?
@@ -44,9 +44,9 @@ pub(crate) fn auth_region(headers: &HeaderMap) -> Result<String, String> {
             scope[1]
         ));
     }
-    if scope[3] != "sagemaker" {
+    if scope[3] != service {
         return Err(format!(
-            "Credential should be scoped to correct service: 'sagemaker', not '{}'",
+            "Credential should be scoped to correct service: '{service}', not '{}'",
             scope[3]
         ));
     }
@@ -65,7 +65,7 @@ mod tests {
 
     #[test]
     fn a_request_without_authorization_is_refused() {
-        assert!(auth_region(&HeaderMap::new()).is_err());
+        assert!(auth_region(&HeaderMap::new(), "sagemaker").is_err());
     }
 
     #[test]
@@ -73,7 +73,7 @@ mod tests {
         let h = with_auth(
             "AWS4-HMAC-SHA256 Credential=AKID/20261127/eu-west-1/sagemaker/aws4_request, SignedHeaders=host;x-amz-date, Signature=abcdef0123",
         );
-        assert_eq!(auth_region(&h).unwrap(), "eu-west-1");
+        assert_eq!(auth_region(&h, "sagemaker").unwrap(), "eu-west-1");
     }
 
     #[test]
@@ -81,6 +81,6 @@ mod tests {
         let h = with_auth(
             "AWS4-HMAC-SHA256 Credential=AKID/20261127/eu-west-1/s3/aws4_request, SignedHeaders=host, Signature=ab",
         );
-        assert!(auth_region(&h).unwrap_err().contains("sagemaker"));
+        assert!(auth_region(&h, "sagemaker").unwrap_err().contains("sagemaker"));
     }
 }

@@ -1,0 +1,310 @@
+//! Lambda's `Invoke` API (REST-JSON, `POST /2015-03-31/functions/{FunctionName}/invocations`,
+//! SigV4 for `lambda`) in front of a [`RuntimeApi`]: both invocation types
+//! queue on the Runtime API's one queue, so the function may invoke itself
+//! (`Event`) while it is busy. Every invoke is recorded; tests may arm faults.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response};
+use serde_json::{Value, json};
+
+use crate::function::FUNCTION_NAME;
+use crate::http::{self, Body, Reply};
+use crate::runtime_api::{Deadline, FUNCTION_ARN, Outcome, RuntimeApi};
+use crate::server::{Listen, Server, Shared};
+use crate::sigv4;
+
+/// Lambda's payload limits: asynchronous (`Event`) and synchronous invocations.
+const EVENT_PAYLOAD_LIMIT: usize = 256 * 1024;
+const REQUEST_RESPONSE_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+
+/// The longest a Lambda function may run: the default timeout.
+const MAX_TIMEOUT: Duration = Duration::from_secs(900);
+
+const PATH_PREFIX: &str = "/2015-03-31/functions/";
+const ADMIN_INVOKES: &str = "/_lambda/invokes";
+
+/// A fault a test arms for the next invokes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LambdaFault {
+    /// HTTP 403 `AccessDeniedException` (the caller's role may not invoke).
+    AccessDenied,
+    /// HTTP 429 `TooManyRequestsException` (a throttle, which SDKs retry).
+    TooManyRequests,
+}
+
+/// One `Invoke` call, as received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invoke {
+    /// The path's function name, decoded (a name, or an ARN, possibly with a qualifier).
+    pub function_name: String,
+    /// The `Qualifier` query parameter.
+    pub qualifier: Option<String>,
+    /// `X-Amz-Invocation-Type` (`RequestResponse` when absent).
+    pub invocation_type: String,
+    pub payload: Vec<u8>,
+    /// The status answered (a `RequestResponse` invoke: 200 once queued).
+    pub status: u16,
+    /// The Runtime API's request id of the invocation, when it was queued
+    /// (see [`RuntimeApi::invocations`] for its outcome).
+    pub request_id: Option<String>,
+}
+
+struct State {
+    timeout: Duration,
+    invokes: Vec<Invoke>,
+    /// (fault, remaining)
+    faults: Vec<(LambdaFault, u32)>,
+}
+
+/// The Lambda `Invoke` API. Cheap to clone; the server stops when the last clone is dropped.
+#[derive(Clone, Debug)]
+pub struct LambdaApi {
+    server: Server<State>,
+    runtime: RuntimeApi,
+}
+
+impl LambdaApi {
+    /// Starts on `127.0.0.1:0`, in front of `runtime`. Panics if it cannot bind.
+    pub async fn start(runtime: &RuntimeApi) -> LambdaApi {
+        Self::start_on("127.0.0.1:0".parse::<SocketAddr>().unwrap(), runtime)
+            .await
+            .expect("cannot start the Lambda stand-in")
+    }
+
+    pub async fn start_on(listen: impl Into<Listen>, runtime: &RuntimeApi) -> std::io::Result<LambdaApi> {
+        let state = State {
+            timeout: MAX_TIMEOUT,
+            invokes: Vec::new(),
+            faults: Vec::new(),
+        };
+        let queue = runtime.clone();
+        let server = Server::start("lambda", listen.into(), state, move |shared, req| {
+            handle(shared, queue.clone(), req)
+        })?;
+        Ok(LambdaApi {
+            server,
+            runtime: runtime.clone(),
+        })
+    }
+
+    /// The function's timeout: each invocation's deadline is this long after the
+    /// function picks it up (default 900 s, Lambda's maximum).
+    pub fn with_timeout(self, timeout: Duration) -> LambdaApi {
+        self.server.lock().timeout = timeout;
+        self
+    }
+
+    /// `http://127.0.0.1:PORT` (or `https://`).
+    pub fn endpoint(&self) -> String {
+        self.server.endpoint()
+    }
+
+    /// `AWS_ENDPOINT_URL_LAMBDA` pointing at this stand-in, for the function's environment.
+    pub fn endpoint_env(&self) -> (String, String) {
+        ("AWS_ENDPOINT_URL_LAMBDA".to_owned(), self.endpoint())
+    }
+
+    /// The Runtime API the invocations queue on.
+    pub fn runtime(&self) -> &RuntimeApi {
+        &self.runtime
+    }
+
+    /// The next `n` invokes answer `fault` (faults armed earlier are drawn first).
+    pub fn fail_next(&self, n: u32, fault: LambdaFault) {
+        if n > 0 {
+            self.server.lock().faults.push((fault, n));
+        }
+    }
+
+    /// Every invoke received, in order.
+    pub fn invokes(&self) -> Vec<Invoke> {
+        self.server.lock().invokes.clone()
+    }
+}
+
+/// The `FunctionName` forms Lambda resolves: `NAME`, `ACCOUNT:function:NAME` and
+/// `arn:aws:lambda:REGION:ACCOUNT:function:NAME`, each with an optional `:QUALIFIER`.
+/// Returns the bare name.
+fn bare_name(function_name: &str) -> &str {
+    let rest = function_name
+        .strip_prefix("arn:aws:lambda:")
+        .and_then(|r| r.split_once(':'))
+        .map_or(function_name, |(_, r)| r);
+    let rest = rest.split_once(":function:").map_or(rest, |(_, r)| r);
+    rest.split(':').next().unwrap_or(rest)
+}
+
+/// The ARN of function `name`, in the account and region of [`FUNCTION_ARN`].
+fn function_arn(name: &str) -> String {
+    let prefix = FUNCTION_ARN.strip_suffix(FUNCTION_NAME).unwrap_or(FUNCTION_ARN);
+    format!("{prefix}{name}")
+}
+
+/// Lambda's REST-JSON error: the code in `x-amzn-ErrorType`, `Type` and `message` in the body.
+fn error(status: u16, code: &str, message: &str) -> Reply {
+    let body = json!({"Type": "User", "message": message});
+    Ok(http::aws_error(status, "application/json", code, &body))
+}
+
+async fn handle(shared: Arc<Shared<State>>, runtime: RuntimeApi, req: Request<Incoming>) -> Reply {
+    let path = req.uri().path().to_owned();
+    if req.method() == Method::GET && path == ADMIN_INVOKES {
+        return Ok(admin_invokes(&shared));
+    }
+    let Some(function_name) = path
+        .strip_prefix(PATH_PREFIX)
+        .and_then(|rest| rest.strip_suffix("/invocations"))
+        .filter(|_| req.method() == Method::POST)
+        .map(http::percent_decode)
+    else {
+        return error(404, "UnknownOperationException", &format!("Unknown operation {path}"));
+    };
+    if let Err(message) = sigv4::auth_region(req.headers(), "lambda") {
+        return error(403, "MissingAuthenticationTokenException", &message);
+    }
+    let invocation_type = req
+        .headers()
+        .get("x-amz-invocation-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("RequestResponse")
+        .to_owned();
+    let qualifier = http::query_param(req.uri().query(), "Qualifier");
+    let payload = http::read_body(req.into_body()).await.to_vec();
+
+    let (refusal, timeout) = {
+        let mut st = shared.lock();
+        let refusal = refusal(&mut st, &function_name, &invocation_type, payload.len());
+        (refusal, st.timeout)
+    };
+    let mut invoke = Invoke {
+        function_name,
+        qualifier,
+        invocation_type,
+        payload,
+        status: 0,
+        request_id: None,
+    };
+    if let Some((status, code, message)) = refusal {
+        invoke.status = status;
+        shared.lock().invokes.push(invoke);
+        return error(status, code, &message);
+    }
+    let (id, outcome) = runtime.enqueue(invoke.payload.clone(), Deadline::In(timeout));
+    let event = invoke.invocation_type == "Event";
+    invoke.status = if event { 202 } else { 200 };
+    invoke.request_id = Some(id.clone());
+    shared.lock().invokes.push(invoke);
+    if event {
+        return Ok(http::response(202, &[("x-amzn-requestid", &id)], ""));
+    }
+    let mut headers = vec![
+        ("content-type", "application/json"),
+        ("x-amzn-requestid", id.as_str()),
+        ("x-amz-executed-version", "$LATEST"),
+    ];
+    let outcome = outcome.await;
+    if let Outcome::Error(_) = outcome {
+        headers.push(("x-amz-function-error", "Unhandled"));
+    }
+    Ok(http::response(200, &headers, outcome.bytes().to_vec()))
+}
+
+/// Why Lambda would refuse this invoke (an armed fault first): (status, code, message).
+fn refusal(
+    st: &mut State,
+    function_name: &str,
+    invocation_type: &str,
+    payload_len: usize,
+) -> Option<(u16, &'static str, String)> {
+    if let Some(i) = st.faults.iter().position(|(_, n)| *n > 0) {
+        let fault = st.faults[i].0;
+        st.faults[i].1 -= 1;
+        if st.faults[i].1 == 0 {
+            st.faults.remove(i);
+        }
+        return Some(match fault {
+            LambdaFault::AccessDenied => (
+                403,
+                "AccessDeniedException",
+                format!(
+                    "User is not authorized to perform: lambda:InvokeFunction on resource: {}",
+                    function_arn(bare_name(function_name))
+                ),
+            ),
+            LambdaFault::TooManyRequests => (429, "TooManyRequestsException", "Rate Exceeded.".to_owned()),
+        });
+    }
+    let name = bare_name(function_name);
+    if name != FUNCTION_NAME {
+        return Some((
+            404,
+            "ResourceNotFoundException",
+            format!("Function not found: {}", function_arn(name)),
+        ));
+    }
+    match invocation_type {
+        "Event" if payload_len > EVENT_PAYLOAD_LIMIT => Some((
+            413,
+            "RequestEntityTooLargeException",
+            format!(
+                "{payload_len} byte payload is too large for the Event invocation type (limit {EVENT_PAYLOAD_LIMIT} bytes)"
+            ),
+        )),
+        "RequestResponse" if payload_len > REQUEST_RESPONSE_PAYLOAD_LIMIT => Some((
+            413,
+            "RequestEntityTooLargeException",
+            format!(
+                "Request must be smaller than {REQUEST_RESPONSE_PAYLOAD_LIMIT} bytes for the InvokeFunction operation"
+            ),
+        )),
+        "Event" | "RequestResponse" => None,
+        other => Some((
+            400,
+            "InvalidParameterValueException",
+            format!("Unsupported invocation type {other} (the stand-in knows Event and RequestResponse)"),
+        )),
+    }
+}
+
+/// `GET /_lambda/invokes`: the invokes, for scripts running `standins serve`.
+fn admin_invokes(shared: &Shared<State>) -> Response<Body> {
+    let invokes: Vec<Value> = shared
+        .lock()
+        .invokes
+        .iter()
+        .map(|i| {
+            json!({
+                "FunctionName": i.function_name,
+                "Qualifier": i.qualifier,
+                "InvocationType": i.invocation_type,
+                "Payload": String::from_utf8_lossy(&i.payload),
+                "Status": i.status,
+                "RequestId": i.request_id,
+            })
+        })
+        .collect();
+    http::json_response(200, &Value::Array(invokes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_function_name_form_resolves_to_the_bare_name() {
+        for given in [
+            "sagemaker-image-version",
+            "sagemaker-image-version:$LATEST",
+            "123456789012:function:sagemaker-image-version",
+            "arn:aws:lambda:us-east-1:123456789012:function:sagemaker-image-version",
+            "arn:aws:lambda:us-east-1:123456789012:function:sagemaker-image-version:live",
+        ] {
+            assert_eq!(bare_name(given), "sagemaker-image-version", "{given}");
+        }
+        assert_eq!(bare_name("other"), "other");
+    }
+}
