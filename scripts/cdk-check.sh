@@ -4,7 +4,8 @@
 #      was installed from the same package-lock.json),
 #   2. synthesizes it (`cdk synth`, which compiles the TypeScript first),
 #   3. lints the synthesized template(s) with cfn-lint,
-#   4. runs its tests (node --test test/) on the synthesized template.
+#   4. runs its tests (node --test test/): the synthesized template, and the
+#      SageMakerImageVersion construct (compiled by the synth) in stacks of its own.
 # The app packages target/lambda/sagemaker-image-version/bootstrap.zip
 # (`make package`). When that is not built (and BOOTSTRAP_ZIP is not set), a
 # small placeholder zip in a temporary directory stands in for it: synth only
