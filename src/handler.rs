@@ -6,20 +6,18 @@ use std::sync::Arc;
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use serde_json::value::RawValue;
-use tokio::time::sleep_until;
-use tracing::{Instrument, error, info, info_span, warn};
+use tracing::{Instrument, error, info, warn};
 
-use crate::cloudformation::event::{self, Request};
-use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, Status};
+use crate::cloudformation::event;
+use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, Status, placeholder_id};
 use crate::deadline::Budget;
-use crate::lifecycle::{Done, Lifecycle, LifecycleError, Pacing, Progress};
+use crate::lifecycle::{Ended, Engine, LifecycleError, Pacing, Progress, Work};
 use crate::sagemaker::Regions;
 use crate::sagemaker::sdk::SdkRegions;
 
 pub(crate) struct Handler<R> {
-    regions: R,
+    engine: Arc<Engine<R>>,
     sender: ResponseSender,
-    pacing: Pacing,
 }
 
 impl Handler<SdkRegions> {
@@ -33,9 +31,8 @@ impl Handler<SdkRegions> {
 impl<R: Regions + 'static> Handler<R> {
     pub(crate) fn new(regions: R, sender: ResponseSender, pacing: Pacing) -> Arc<Self> {
         Arc::new(Handler {
-            regions,
+            engine: Arc::new(Engine { regions, pacing }),
             sender,
-            pacing,
         })
     }
 
@@ -48,18 +45,12 @@ impl<R: Regions + 'static> Handler<R> {
         let (payload, context) = event.into_parts();
         let budget = Budget::from_deadline_ms(context.deadline);
         let (envelope, payload) = event::read(payload.get());
-        let span = info_span!(
-            "custom_resource",
-            request_type = envelope.request_type.as_deref().unwrap_or("-"),
-            logical_resource_id = %envelope.logical_resource_id,
-            request_id = %envelope.request_id,
-            physical_resource_id = envelope.physical_resource_id.as_deref().unwrap_or("-"),
-        );
+        let span = event::span(&envelope);
         self.answer(payload, envelope, budget).instrument(span).await;
         Ok(())
     }
 
-    async fn answer(self: Arc<Self>, payload: Result<Value, EventError>, envelope: Envelope, budget: Budget) {
+    async fn answer(&self, payload: Result<Value, EventError>, envelope: Envelope, budget: Budget) {
         info!(budget_seconds = budget.total.as_secs(), "request received");
         let url = match self.sender.check(envelope.response_url.as_deref()) {
             Ok(url) => url,
@@ -69,7 +60,7 @@ impl<R: Regions + 'static> Handler<R> {
             }
         };
         let answer = match payload.and_then(|payload| event::parse(payload, &envelope)) {
-            Ok(request) => self.clone().run(request, &envelope, budget).await,
+            Ok(work) => self.run(work, &envelope, budget).await,
             Err(e) => Answer::failed(&envelope, kept_or_placeholder(&envelope), e.to_string()),
         };
         match answer.status {
@@ -86,85 +77,39 @@ impl<R: Regions + 'static> Handler<R> {
         }
     }
 
-    /// Runs the lifecycle in its own task, so that a panic becomes a FAILED
-    /// answer and the deadline can cut it short.
-    async fn run(self: Arc<Self>, request: Request, envelope: &Envelope, budget: Budget) -> Answer {
+    async fn run(&self, work: Work, envelope: &Envelope, budget: Budget) -> Answer {
         let progress = Progress::default();
-        let is_create = matches!(request, Request::Create(_));
-        let mut task = {
-            let progress = progress.clone();
-            tokio::spawn(async move { self.lifecycle(request, &progress).await }.in_current_span())
-        };
+        let is_create = matches!(work, Work::Create { .. });
         let failed_id = || match progress.snapshot().version_arn {
             Some(arn) if is_create => arn,
             _ => kept_or_placeholder(envelope),
         };
-        let outcome = tokio::select! {
-            joined = &mut task => joined,
-            () = sleep_until(budget.work_until) => {
-                task.abort();
-                return Answer::failed(envelope, failed_id(), timed_out(&progress, budget));
-            }
-        };
-        match outcome {
-            Ok(Ok(done)) => Answer::success(envelope, done.physical_resource_id, done.data),
-            Ok(Err(e)) => {
+        match self.engine.run(work, &progress, budget.work_until).await {
+            Ended::Done(done) => Answer::success(envelope, done.physical_resource_id, done.data),
+            Ended::Failed(e) => {
                 let id = match &e {
                     LifecycleError::CreateFailed { arn, .. } if is_create => arn.clone(),
                     _ => failed_id(),
                 };
                 Answer::failed(envelope, id, e.to_string())
             }
-            Err(join_error) => {
-                let detail = match join_error.try_into_panic() {
-                    Ok(panic) => panic
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| panic.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "no message".to_owned()),
-                    Err(e) => e.to_string(),
-                };
-                error!(panic = %detail, "the handler panicked");
-                Answer::failed(
-                    envelope,
-                    failed_id(),
-                    format!("internal error in the handler (panic: {detail})"),
-                )
-            }
-        }
-    }
-
-    async fn lifecycle(&self, request: Request, progress: &Progress) -> Result<Done, LifecycleError> {
-        let lifecycle = Lifecycle {
-            regions: &self.regions,
-            pacing: &self.pacing,
-            progress,
-        };
-        match request {
-            Request::Create(r) => lifecycle.create(&r.request_id, &r.resource_properties).await,
-            Request::Update(r) => {
-                lifecycle
-                    .update(
-                        &r.request_id,
-                        &r.physical_resource_id,
-                        &r.resource_properties,
-                        &r.old_resource_properties,
-                    )
-                    .await
-            }
-            Request::Delete(r) => lifecycle.delete(&r.physical_resource_id, &r.resource_properties).await,
-            _ => unreachable!("event::parse admits Create, Update and Delete only"),
+            Ended::Panicked(detail) => Answer::failed(
+                envelope,
+                failed_id(),
+                format!("internal error in the handler (panic: {detail})"),
+            ),
+            Ended::OutOfTime => Answer::failed(envelope, failed_id(), timed_out(&progress, budget)),
         }
     }
 }
 
-/// The request's own id, or for a Create that never got a version, an id that
-/// is not an ARN: the rollback Delete then succeeds without a SageMaker call.
+/// The request's own id, or for a Create that never got a version, one that
+/// is not an ARN.
 fn kept_or_placeholder(envelope: &Envelope) -> String {
-    envelope.physical_resource_id.clone().unwrap_or_else(|| {
-        let request: String = envelope.request_id.chars().take(64).collect();
-        format!("no-image-version-{request}")
-    })
+    envelope
+        .physical_resource_id
+        .clone()
+        .unwrap_or_else(|| placeholder_id(&envelope.request_id))
 }
 
 fn timed_out(progress: &Progress, budget: Budget) -> String {

@@ -18,13 +18,44 @@ mod handler;
 mod lifecycle;
 mod logging;
 mod properties;
+mod provider;
 mod sagemaker;
 
 pub use logging::init as init_logging;
 pub use properties::{CLOUDFORMATION_PROPERTIES, PROPERTIES};
 
-/// Serves Lambda's Runtime API, one event at a time, until the process ends.
+/// Serves Lambda's Runtime API, one event at a time, until the process ends:
+/// as the function CloudFormation invokes, or with `PROVIDER_FRAMEWORK=cdk`
+/// as the `onEvent` and `isComplete` handler of CDK's Provider framework.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
-    let handler = handler::Handler::from_env();
-    lambda_runtime::run(lambda_runtime::service_fn(move |event| handler.clone().handle(event))).await
+    use lambda_runtime::service_fn;
+    // Each runtime future is boxed: two of them inline make a type too deep
+    // for the compiler's layout query.
+    match std::env::var("PROVIDER_FRAMEWORK")
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "cdk" => {
+            let provider = provider::Provider::from_env();
+            Box::pin(lambda_runtime::run(service_fn(move |event| {
+                provider.clone().handle(event)
+            })))
+            .await
+        }
+        other => {
+            if !other.is_empty() {
+                // Starting anyway: a function that fails to start answers nothing.
+                tracing::error!(
+                    PROVIDER_FRAMEWORK = other,
+                    "unknown PROVIDER_FRAMEWORK (only cdk is known): serving CloudFormation directly"
+                );
+            }
+            let handler = handler::Handler::from_env();
+            Box::pin(lambda_runtime::run(service_fn(move |event| {
+                handler.clone().handle(event)
+            })))
+            .await
+        }
+    }
 }

@@ -9,6 +9,13 @@ use super::event::Envelope;
 /// CloudFormation refuses a larger answer ("Response object is too long").
 pub(crate) const MAX_BODY_BYTES: usize = 4096;
 
+/// The id of a Create that never got a version: not an ARN, so that the
+/// rollback Delete succeeds without a SageMaker call.
+pub(crate) fn placeholder_id(request_id: &str) -> String {
+    let request: String = request_id.chars().take(64).collect();
+    format!("no-image-version-{request}")
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub(crate) enum Status {

@@ -6,6 +6,8 @@ use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceReques
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::lifecycle::Work;
+
 /// What an answer needs, whatever else is wrong with the event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Envelope {
@@ -69,8 +71,19 @@ pub(crate) fn read(raw: &str) -> (Envelope, Result<Value, EventError>) {
     }
 }
 
-/// A request the lifecycle can act on.
-pub(crate) type Request = CloudFormationCustomResourceRequest<Value, Value>;
+/// The request CloudFormation sends a function it invokes directly.
+type Request = CloudFormationCustomResourceRequest<Value, Value>;
+
+/// The span every log line of one request carries: what it is and to what.
+pub(crate) fn span(envelope: &Envelope) -> tracing::Span {
+    tracing::info_span!(
+        "custom_resource",
+        request_type = envelope.request_type.as_deref().unwrap_or("-"),
+        logical_resource_id = %envelope.logical_resource_id,
+        request_id = %envelope.request_id,
+        physical_resource_id = envelope.physical_resource_id.as_deref().unwrap_or("-"),
+    )
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum EventError {
@@ -83,13 +96,34 @@ pub(crate) enum EventError {
 }
 
 /// Stage two: the typed request, once the envelope has been taken.
-pub(crate) fn parse(event: Value, envelope: &Envelope) -> Result<Request, EventError> {
-    match envelope.request_type.as_deref() {
-        Some("Create" | "Update" | "Delete") => {}
-        Some(other) => return Err(EventError::UnknownRequestType(other.chars().take(64).collect())),
-        None => return Err(EventError::NoRequestType),
+pub(crate) fn parse(event: Value, envelope: &Envelope) -> Result<Work, EventError> {
+    check_request_type(envelope)?;
+    match serde_json::from_value::<Request>(event).map_err(|e| EventError::Malformed(e.to_string()))? {
+        Request::Create(r) => Ok(Work::Create {
+            request_id: r.request_id,
+            properties: r.resource_properties,
+        }),
+        Request::Update(r) => Ok(Work::Update {
+            request_id: r.request_id,
+            physical_id: r.physical_resource_id,
+            properties: r.resource_properties,
+            old_properties: r.old_resource_properties,
+        }),
+        Request::Delete(r) => Ok(Work::Delete {
+            physical_id: r.physical_resource_id,
+            properties: r.resource_properties,
+        }),
+        _ => Err(EventError::NoRequestType),
     }
-    serde_json::from_value(event).map_err(|e| EventError::Malformed(e.to_string()))
+}
+
+/// Create, Update or Delete: anything else is named in the Reason.
+pub(crate) fn check_request_type(envelope: &Envelope) -> Result<(), EventError> {
+    match envelope.request_type.as_deref() {
+        Some("Create" | "Update" | "Delete") => Ok(()),
+        Some(other) => Err(EventError::UnknownRequestType(other.chars().take(64).collect())),
+        None => Err(EventError::NoRequestType),
+    }
 }
 
 #[cfg(test)]
@@ -116,7 +150,7 @@ mod tests {
         event["SomethingNew"] = json!(1);
         let envelope = Envelope::from_value(&event);
         assert_eq!(envelope.request_id, "r-1");
-        assert!(matches!(parse(event, &envelope), Ok(Request::Create(_))));
+        assert!(matches!(parse(event, &envelope), Ok(Work::Create { .. })));
     }
 
     #[test]
@@ -137,8 +171,8 @@ mod tests {
         event["RequestType"] = json!("Upsert");
         let envelope = Envelope::from_value(&event);
         assert_eq!(
-            parse(event, &envelope),
-            Err(EventError::UnknownRequestType("Upsert".into()))
+            parse(event, &envelope).unwrap_err(),
+            EventError::UnknownRequestType("Upsert".into())
         );
     }
 

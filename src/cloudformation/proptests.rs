@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 use standins::arbitrary::{self, regex};
 
 use super::answer::{Answer as CfnAnswer, MAX_BODY_BYTES as MAX};
-use super::event::{self, Envelope, Request};
+use super::event::{self, Envelope};
+use crate::lifecycle::Work;
 use crate::properties::PROPERTIES;
 
 const MARK: &str = " [...]";
@@ -111,10 +112,9 @@ proptest! {
             match event::parse(event.clone(), &envelope) {
                 Ok(request) => {
                     let kind = match request {
-                        Request::Create(_) => "Create",
-                        Request::Update(_) => "Update",
-                        Request::Delete(_) => "Delete",
-                        _ => "other",
+                        Work::Create { .. } => "Create",
+                        Work::Update { .. } => "Update",
+                        Work::Delete { .. } => "Delete",
                     };
                     prop_assert_eq!(envelope.request_type.as_deref(), Some(kind));
                 }

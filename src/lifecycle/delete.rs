@@ -37,11 +37,11 @@ impl<R: Regions> Lifecycle<'_, R> {
                     .await
                 {
                     Ok(state) if state.status == VersionStatus::Deleting => break,
-                    Ok(_) => self.note_and_back_off(&e, &mut attempt).await,
+                    Ok(_) => self.note_and_back_off(&e, &mut attempt).await?,
                     Err(e) if e.kind == ErrorKind::NotFound => return Ok(done),
                     Err(e) => return Err(e.into()),
                 },
-                Err(e) if e.is_retryable() => self.note_and_back_off(&e, &mut attempt).await,
+                Err(e) if e.is_retryable() => self.note_and_back_off(&e, &mut attempt).await?,
                 Err(e) => return Err(e.into()),
             }
         }
@@ -73,7 +73,7 @@ impl<R: Regions> Lifecycle<'_, R> {
     /// A FAILED Update keeps the old id, so CloudFormation never deletes a
     /// version that the Update created and that failed: remove it here, as
     /// far as SageMaker lets us.
-    pub(super) async fn discard(&self, arn: &str, image: &str, region: &str) {
+    pub(crate) async fn discard(&self, arn: &str, image: &str, region: &str) {
         let Some(version) = ImageVersionArn::parse(arn).map(|a| a.version) else {
             return;
         };

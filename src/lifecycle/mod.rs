@@ -6,6 +6,7 @@ mod adopt;
 mod delete;
 mod outcome;
 mod pacing;
+mod run;
 
 use std::collections::BTreeSet;
 
@@ -15,6 +16,7 @@ use tracing::{info, warn};
 use outcome::image_error;
 pub(crate) use outcome::{Done, LifecycleError};
 pub(crate) use pacing::{Pacing, Progress};
+pub(crate) use run::{Ended, Engine, Work};
 
 use crate::properties::{AliasDiff, ImageVersionProperties};
 use crate::sagemaker::{

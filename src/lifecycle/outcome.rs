@@ -93,10 +93,25 @@ pub(crate) enum LifecycleError {
          (a new logical id); to keep this one, restore or remove ExistingVersion"
     )]
     ExistingVersionChanged { wanted: i32, held: i32 },
+    /// Not a failure: a step without waits stopped where it would wait.
+    #[error("still waiting for {0}")]
+    Pending(String),
     #[error("SageMaker returned {arn:?}, which is not an image version ARN")]
     UnexpectedArn { arn: String },
     #[error(transparent)]
     Api(#[from] ApiError),
+}
+
+impl LifecycleError {
+    /// Whether another step may still succeed: the lifecycle stopped where
+    /// it would have waited, or on an answer worth retrying.
+    pub(crate) fn is_pending(&self) -> bool {
+        match self {
+            LifecycleError::Pending(_) => true,
+            LifecycleError::Api(e) => e.is_retryable(),
+            _ => false,
+        }
+    }
 }
 
 pub(super) fn image_error(error: ApiError, image: &str, region: &str) -> LifecycleError {

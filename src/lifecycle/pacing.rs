@@ -23,6 +23,10 @@ pub(crate) struct Pacing {
     /// capped.
     pub(crate) retry_base: Duration,
     pub(crate) retry_cap: Duration,
+    /// Whether to wait at all. Without waits the lifecycle takes one step:
+    /// a poll not yet done, or a call to retry, ends it as pending, and the
+    /// next step (CDK's next `isComplete`) starts again, idempotently.
+    pub(crate) waits: bool,
 }
 
 impl Default for Pacing {
@@ -32,11 +36,20 @@ impl Default for Pacing {
             poll_every: Duration::from_secs(1),
             retry_base: Duration::from_millis(250),
             retry_cap: Duration::from_secs(3),
+            waits: true,
         }
     }
 }
 
 impl Pacing {
+    /// One step, no waiting: what each call of CDK's Provider framework does.
+    pub(crate) fn one_step() -> Self {
+        Pacing {
+            waits: false,
+            ..Pacing::default()
+        }
+    }
+
     fn backoff(&self, attempt: u32) -> Duration {
         let ceiling = self.retry_base.saturating_mul(1 << attempt.min(16)).min(self.retry_cap);
         ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
@@ -72,6 +85,12 @@ impl<R: Regions> Lifecycle<'_, R> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Option<Result<T, LifecycleError>>>,
     {
+        if !self.pacing.waits {
+            let waiting_for = || self.progress.snapshot().waiting_for.unwrap_or_default();
+            return check()
+                .await
+                .unwrap_or_else(|| Err(LifecycleError::Pending(waiting_for())));
+        }
         tokio::time::sleep(self.pacing.first_poll).await;
         loop {
             if let Some(outcome) = check().await {
@@ -83,6 +102,7 @@ impl<R: Regions> Lifecycle<'_, R> {
 
     /// Retries throttling, 5xx and `ResourceInUse` with jittered backoff.
     /// There is no attempt limit: the handler's deadline ends the request.
+    /// Without waits, the retryable error is returned for the next step.
     pub(super) async fn retry<T, F, Fut>(&self, operation: &str, mut call: F) -> Result<T, ApiError>
     where
         F: FnMut() -> Fut,
@@ -94,16 +114,22 @@ impl<R: Regions> Lifecycle<'_, R> {
         let mut attempt = 0;
         loop {
             match call().await {
-                Err(e) if e.is_retryable() => self.note_and_back_off(&e, &mut attempt).await,
+                Err(e) if e.is_retryable() => self.note_and_back_off(&e, &mut attempt).await?,
                 other => return other,
             }
         }
     }
 
-    pub(super) async fn note_and_back_off(&self, error: &ApiError, attempt: &mut u32) {
-        warn!(error = %error, attempt = *attempt + 1, "retrying");
+    /// Backs off before another try of a retryable call; without waits,
+    /// hands the error back instead.
+    pub(super) async fn note_and_back_off(&self, error: &ApiError, attempt: &mut u32) -> Result<(), ApiError> {
         self.progress.update(|p| p.last_error = Some(error.to_string()));
+        if !self.pacing.waits {
+            return Err(error.clone());
+        }
+        warn!(error = %error, attempt = *attempt + 1, "retrying");
         tokio::time::sleep(self.pacing.backoff(*attempt)).await;
         *attempt += 1;
+        Ok(())
     }
 }

@@ -3,6 +3,8 @@
 //! [`sdk`] goes through `aws-sdk-sagemaker`.
 
 pub(crate) mod arn;
+#[cfg(test)]
+pub(crate) mod fake;
 pub(crate) mod sdk;
 
 use std::collections::BTreeSet;

@@ -1,0 +1,218 @@
+//! CDK's Provider framework (`PROVIDER_FRAMEWORK=cdk`): the same lifecycle
+//! as the framework's `onEvent` and `isComplete` handler. The framework
+//! answers CloudFormation, so nothing here PUTs; a failure is a function
+//! error whose message is the Reason.
+//!
+//! Every call takes one step without waiting: the framework's waiter calls
+//! `isComplete` again and again with the same input, so each call runs the
+//! lifecycle again from the start, idempotently (`ClientToken` = `RequestId`),
+//! and says whether the work is done.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::cloudformation::provider::CloudFormationCustomResourceRequest;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+use tracing::{Instrument, info, warn};
+
+use crate::cloudformation::event::{self, Envelope};
+use crate::cloudformation::placeholder_id;
+use crate::deadline::Budget;
+use crate::lifecycle::{Ended, Engine, LifecycleError, Pacing, Progress, Work};
+use crate::sagemaker::Regions;
+use crate::sagemaker::sdk::SdkRegions;
+
+/// The top-level field of `onEvent`'s result that the framework passes on to
+/// `isComplete`, and by which an `isComplete` call is told from an `onEvent` one.
+const HANDOVER: &str = "SageMakerImageVersion";
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Handover {
+    /// The id the request arrived with: `isComplete`'s input carries
+    /// `onEvent`'s instead (for a replacement, the new version's).
+    physical_resource_id: Option<String>,
+    /// `onEvent` finished the work: `isComplete` has nothing to ask.
+    complete: bool,
+}
+
+/// Why the request FAILED: the framework sends this message to CloudFormation.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct Failed(String);
+
+impl From<Failed> for Diagnostic {
+    fn from(failed: Failed) -> Self {
+        Diagnostic {
+            error_type: "SageMakerImageVersion.Failed".to_owned(),
+            error_message: failed.0,
+        }
+    }
+}
+
+pub(crate) struct Provider<R> {
+    engine: Arc<Engine<R>>,
+}
+
+impl Provider<SdkRegions> {
+    pub(crate) fn from_env() -> Arc<Self> {
+        Provider::new(SdkRegions::default())
+    }
+}
+
+impl<R: Regions + 'static> Provider<R> {
+    pub(crate) fn new(regions: R) -> Arc<Self> {
+        Arc::new(Provider {
+            engine: Arc::new(Engine {
+                regions,
+                pacing: Pacing::one_step(),
+            }),
+        })
+    }
+
+    pub(crate) async fn handle(self: Arc<Self>, event: LambdaEvent<Box<RawValue>>) -> Result<Value, Failed> {
+        let (payload, context) = event.into_parts();
+        let budget = Budget::from_deadline_ms(context.deadline);
+        let (envelope, value) = event::read(payload.get());
+        let span = event::span(&envelope);
+        self.step(value, envelope, budget).instrument(span).await
+    }
+
+    async fn step(
+        &self,
+        value: Result<Value, event::EventError>,
+        envelope: Envelope,
+        budget: Budget,
+    ) -> Result<Value, Failed> {
+        let value = value.map_err(|e| Failed(e.to_string()))?;
+        event::check_request_type(&envelope).map_err(|e| Failed(e.to_string()))?;
+        let handover = match value.get(HANDOVER) {
+            Some(h) => Some(
+                serde_json::from_value::<Handover>(h.clone())
+                    .map_err(|e| Failed(format!("the {HANDOVER} field of isComplete's input is not ours: {e}")))?,
+            ),
+            None => None,
+        };
+        let original_id = match &handover {
+            Some(h) => h.physical_resource_id.clone(),
+            None => envelope.physical_resource_id.clone(),
+        };
+        let work = work_of(value, original_id.clone())?;
+        match handover {
+            None => {
+                info!("onEvent");
+                self.on_event(work, original_id, budget).await
+            }
+            Some(Handover { complete: true, .. }) => Ok(json!({ "IsComplete": true })),
+            Some(_) => {
+                info!("isComplete");
+                self.is_complete(work, &envelope, budget).await
+            }
+        }
+    }
+
+    /// Starts the work. A version this step created is answered as the
+    /// resource's id even when the step cannot finish, so that a later
+    /// failure answers its ARN and the rollback Delete removes it.
+    async fn on_event(&self, work: Work, original_id: Option<String>, budget: Budget) -> Result<Value, Failed> {
+        let progress = Progress::default();
+        let is_create = matches!(work, Work::Create { .. });
+        let request_id = work.request_id().to_owned();
+        let handover = |complete| {
+            serde_json::to_value(Handover {
+                physical_resource_id: original_id.clone(),
+                complete,
+            })
+            .expect("a plain struct")
+        };
+        let pending = |progress: &Progress| {
+            let created = progress.snapshot().version_arn.filter(|_| is_create);
+            let id = created
+                .or(original_id.clone())
+                .unwrap_or_else(|| placeholder_id(&request_id));
+            info!(physical_resource_id = %id, "not complete yet: isComplete goes on");
+            json!({ "PhysicalResourceId": id, HANDOVER: handover(false) })
+        };
+        match self.engine.run(work, &progress, budget.work_until).await {
+            Ended::Done(done) => Ok(json!({
+                "PhysicalResourceId": done.physical_resource_id,
+                "Data": done.data,
+                HANDOVER: handover(true),
+            })),
+            Ended::Failed(e) if e.is_pending() => Ok(pending(&progress)),
+            Ended::OutOfTime => Ok(pending(&progress)),
+            Ended::Failed(e @ LifecycleError::CreateFailed { .. }) if is_create => {
+                warn!(error = %e, "the version failed: isComplete reports it with its ARN");
+                Ok(pending(&progress))
+            }
+            Ended::Failed(e) => Err(failed(e)),
+            Ended::Panicked(detail) => Err(panicked(&detail)),
+        }
+    }
+
+    /// One poll of the work `onEvent` started.
+    async fn is_complete(&self, work: Work, envelope: &Envelope, budget: Budget) -> Result<Value, Failed> {
+        let progress = Progress::default();
+        let properties = work.properties().clone();
+        match self.engine.run(work, &progress, budget.work_until).await {
+            Ended::Done(done) => Ok(json!({
+                "IsComplete": true,
+                "PhysicalResourceId": done.physical_resource_id,
+                "Data": done.data,
+            })),
+            Ended::Failed(e) if e.is_pending() => Ok(json!({ "IsComplete": false })),
+            Ended::OutOfTime => Ok(json!({ "IsComplete": false })),
+            Ended::Failed(e) => {
+                // The framework answers the id onEvent gave; a failed version
+                // it does not name would be left behind.
+                if let LifecycleError::CreateFailed { arn, .. } = &e
+                    && envelope.physical_resource_id.as_deref() != Some(arn)
+                {
+                    self.engine.discard(arn, &properties).await;
+                }
+                Err(failed(e))
+            }
+            Ended::Panicked(detail) => Err(panicked(&detail)),
+        }
+    }
+}
+
+fn work_of(value: Value, original_id: Option<String>) -> Result<Work, Failed> {
+    let request: CloudFormationCustomResourceRequest<Value, Value> = serde_json::from_value(value).map_err(|e| {
+        Failed(format!(
+            "the event is not a CloudFormation custom resource request: {e}"
+        ))
+    })?;
+    Ok(match request {
+        CloudFormationCustomResourceRequest::Create(r) => Work::Create {
+            request_id: r.common.request_id,
+            properties: r.common.resource_properties,
+        },
+        CloudFormationCustomResourceRequest::Update(r) => Work::Update {
+            request_id: r.common.request_id,
+            physical_id: original_id.unwrap_or(r.physical_resource_id),
+            properties: r.common.resource_properties,
+            old_properties: r.old_resource_properties,
+        },
+        CloudFormationCustomResourceRequest::Delete(r) => Work::Delete {
+            physical_id: original_id.unwrap_or(r.physical_resource_id),
+            properties: r.common.resource_properties,
+        },
+        _ => {
+            return Err(Failed(
+                "unknown RequestType: expected Create, Update or Delete".to_owned(),
+            ));
+        }
+    })
+}
+
+fn failed(e: LifecycleError) -> Failed {
+    warn!(reason = %e, "FAILED");
+    Failed(e.to_string())
+}
+
+fn panicked(detail: &str) -> Failed {
+    Failed(format!("internal error in the handler (panic: {detail})"))
+}
