@@ -9,7 +9,8 @@
 #      CAP_NET_BIND_SERVICE, is needed),
 #   3. runs the suite (node --test framework/) with the CA trusted through
 #      NODE_EXTRA_CA_CERTS and the stand-ins' URLs in STANDINS.
-# The stand-ins' log: target/local/cdk-framework-standins.log.
+# The logs: target/local/cdk-framework-standins.log (the stand-ins and the
+# function), target/local/cdk-framework.log (the framework's runtime).
 # Usage (from anywhere): scripts/cdk-framework-test.sh
 set -euo pipefail
 
@@ -35,5 +36,8 @@ start_standins "${log}" --tls-ca "${tmp}/ca.pem" --receiver "${RECEIVER}" \
   --sagemaker 127.0.0.1:0 --lambda 127.0.0.1:0 --sfn 127.0.0.1:0 \
   --function "${TARGET_DIR}/debug/${FUNCTION_BIN}" --function-env PROVIDER_FRAMEWORK=cdk
 
+framework_log="${TARGET_DIR}/local/cdk-framework.log"
+: >"${framework_log}"
 cd "${APP}"
-STANDINS="$(grep -m1 '^sagemaker=' "${log}")" NODE_EXTRA_CA_CERTS="${tmp}/ca.pem" node --test framework/
+STANDINS="$(grep -m1 '^sagemaker=' "${log}")" NODE_EXTRA_CA_CERTS="${tmp}/ca.pem" FRAMEWORK_LOG="${framework_log}" \
+  node --test framework/

@@ -2,8 +2,10 @@
 // Functions' waiter, and the stand-ins of a `standins serve` (their admin
 // routes). scripts/cdk-framework-test.sh starts the stand-ins and hands their
 // URLs over in STANDINS ("sagemaker=URL receiver=URL lambda=URL sfn=URL") with
-// their CA in NODE_EXTRA_CA_CERTS.
+// their CA in NODE_EXTRA_CA_CERTS, and where the framework's log goes in
+// FRAMEWORK_LOG.
 import assert from 'node:assert/strict';
+import { Console } from 'node:console';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -41,6 +43,10 @@ export const standins = Object.fromEntries(
 for (const name of ['sagemaker', 'receiver', 'lambda', 'sfn']) {
   assert.ok(standins[name], `STANDINS has no ${name}=URL: run scripts/cdk-framework-test.sh`);
 }
+// The framework logs every step with console.log: to its own file, not the test report.
+assert.ok(process.env.FRAMEWORK_LOG, 'FRAMEWORK_LOG names the file for the framework\'s log');
+console.log = new Console(fs.createWriteStream(process.env.FRAMEWORK_LOG, { flags: 'a' })).log;
+
 const receiverUrl = new URL(standins.receiver);
 // cfn-response.js PUTs to the ResponseURL's host on port 443.
 assert.equal(receiverUrl.protocol, 'https:');
@@ -58,11 +64,8 @@ Object.assign(process.env, {
   [consts.WAITER_STATE_MACHINE_ARN_ENV]: STATE_MACHINE_ARN,
 });
 
-async function admin(base, method, route, body) {
-  const response = await fetch(new URL(route, base), {
-    method,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+async function admin(base, method, route) {
+  const response = await fetch(new URL(route, base), { method });
   const text = await response.text();
   assert.ok(response.ok, `${method} ${route}: HTTP ${response.status} ${text}`);
   return text === '' ? undefined : JSON.parse(text);
@@ -100,12 +103,12 @@ export async function versionsOf(image = IMAGE) {
 
 /** The next version created ends CREATE_FAILED with `reason`. */
 export async function failNextCreation(reason) {
-  await admin(standins.sagemaker, 'POST', '/_standin/fail-next-creation', { Reason: reason });
+  await admin(standins.sagemaker, 'POST', `/_standin/fail-next-creation?reason=${encodeURIComponent(reason)}`);
 }
 
 /** Versions created from now on stay CREATING for `ms`. */
 export async function setCreateDelay(ms) {
-  await admin(standins.sagemaker, 'POST', '/_standin/delays', { CreateMs: ms });
+  await admin(standins.sagemaker, 'POST', `/_standin/create-delay?ms=${ms}`);
 }
 
 /** A CloudFormation request to the framework's onEvent, as CloudFormation sends it. */
