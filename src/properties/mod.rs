@@ -416,6 +416,43 @@ mod tests {
     }
 
     #[test]
+    fn each_rule_says_what_is_allowed() {
+        for (property, value, allowed) in [
+            ("ImageName", json!("-img"), "([-.]?[a-zA-Z0-9]){0,62}"),
+            ("BaseImage", json!("x".repeat(256)), "1 to 255 characters (got 256)"),
+            ("Aliases", json!([".hidden"]), "not starting with '-' or '.'"),
+            (
+                "Aliases",
+                json!([{"Name": "latest"}]),
+                "Aliases must be a list of strings, not an object",
+            ),
+            (
+                "Aliases",
+                json!("latest"),
+                "Aliases must be a list of strings, not a string",
+            ),
+            ("MLFramework", json!("PyTorch"), "[a-zA-Z]+ ?\\d+\\.\\d+(\\.\\d+)?"),
+            ("ReleaseNotes", json!(""), "1 to 255 characters (got 0)"),
+            ("ReleaseNotes", json!("n".repeat(256)), "1 to 255 characters (got 256)"),
+            ("Region", json!("useast1"), "an AWS region name"),
+            ("Region", json!("mars"), "an AWS region name"),
+            ("ExistingVersion", json!("0"), "a whole number from 1"),
+        ] {
+            let mut props = json!({"ImageName": "img", "BaseImage": "b"});
+            props[property] = value.clone();
+            let reason = reason(props);
+            assert!(
+                reason.contains(&format!("property {property} ")),
+                "{property} = {value}: {reason}"
+            );
+            assert!(
+                reason.contains(allowed),
+                "{property} = {value}: {reason} lacks {allowed}"
+            );
+        }
+    }
+
+    #[test]
     fn horovod_takes_booleans_in_any_case() {
         let reason = reason(json!({"ImageName": "img", "BaseImage": "b", "Horovod": "yes"}));
         assert!(

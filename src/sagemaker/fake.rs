@@ -228,4 +228,3 @@ impl Regions for Fake {
         self.clone()
     }
 }
-

@@ -22,7 +22,7 @@ use std::sync::MutexGuard;
 use std::time::Duration;
 
 pub use faults::Fault;
-pub(crate) use state::image_version_arn;
+pub use state::{ACCOUNT_ID, image_arn, image_version_arn};
 pub use state::{Call, VersionView};
 use state::{Phase, State, Version};
 

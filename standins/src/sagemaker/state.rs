@@ -15,7 +15,7 @@ use super::faults::Faults;
 use crate::http;
 
 /// The account id every ARN carries.
-const ACCOUNT_ID: &str = "123456789012";
+pub const ACCOUNT_ID: &str = "123456789012";
 
 /// One request received (after the authentication check).
 #[derive(Clone, Debug)]
@@ -335,7 +335,7 @@ impl State {
 }
 
 /// ARN of an image version.
-pub(crate) fn image_version_arn(region: &str, image: &str, version: u32) -> String {
+pub fn image_version_arn(region: &str, image: &str, version: u32) -> String {
     format!(
         "arn:aws:sagemaker:{region}:{ACCOUNT_ID}:image-version/{}/{version}",
         image.to_lowercase()
@@ -343,7 +343,7 @@ pub(crate) fn image_version_arn(region: &str, image: &str, version: u32) -> Stri
 }
 
 /// ARN of an image.
-pub(crate) fn image_arn(region: &str, image: &str) -> String {
+pub fn image_arn(region: &str, image: &str) -> String {
     format!("arn:aws:sagemaker:{region}:{ACCOUNT_ID}:image/{}", image.to_lowercase())
 }
 

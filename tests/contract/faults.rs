@@ -12,18 +12,24 @@
 //!   timeout and retried to success;
 //! - the answer's PUT: 500 is retried, 403 is not, a hung PUT is cut and
 //!   retried within the deadline, a refused connection still returns `Ok` to
-//!   Lambda and logs an error without the URL's query.
+//!   Lambda and logs an error without the URL's query, a redirect is not
+//!   followed.
+//!
+//! The matrix's operations are checked against the `client.<op>()` calls in
+//! src/ (see least_privilege), so that a new call cannot go untested.
 //!
 //! `AWS_MAX_ATTEMPTS=1` turns the SDK's own retries off, so that every retry
 //! seen here is the lifecycle's.
 
-mod common;
-
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::*;
 use serde_json::json;
 use standins::{Deadline, Fault};
+
+use crate::answer::Answer;
+use crate::harness::{Harness, IMAGE, props, version_arn, with};
+use crate::least_privilege::called_actions;
 
 /// The deadline of the cells where a call hangs: shorter than the SDK's
 /// attempt timeout (10 s), so only the handler's deadline can end the request.
@@ -48,16 +54,12 @@ async fn run_cell(h: &Harness, op: &str, fault: Fault, count: u32, deadline: Dea
     let (event, kept_id) = match op {
         "CreateImageVersion" | "DescribeImageVersion" | "ListAliases" => (h.create_event(create_props()), None),
         "UpdateImageVersion" => {
-            let created = h.invoke(&h.create_event(create_props())).await;
-            created.assert_success();
-            let id = created.physical_id().to_owned();
+            let id = h.create_ok(create_props()).await.physical_id().to_owned();
             let changed = with(create_props(), json!({ "ReleaseNotes": "two" }));
             (h.update_event(&id, changed, create_props()), Some(id))
         }
         "DeleteImageVersion" => {
-            let created = h.invoke(&h.create_event(create_props())).await;
-            created.assert_success();
-            let id = created.physical_id().to_owned();
+            let id = h.create_ok(create_props()).await.physical_id().to_owned();
             (h.delete_event(&id, create_props()), Some(id))
         }
         other => panic!("no scenario for {other}"),
@@ -82,6 +84,13 @@ async fn transient_cell(op: &str, fault: Fault) {
         "{op} was retried past its faults"
     );
     assert_eq!(h.sagemaker.pending_faults(), 0);
+    let request_id = answer.body["RequestId"].as_str().unwrap();
+    for create in h.sagemaker.calls_of("CreateImageVersion") {
+        assert_eq!(
+            create.body["ClientToken"], request_id,
+            "a retried create keeps its ClientToken"
+        );
+    }
     match op {
         "DeleteImageVersion" => assert!(h.sagemaker.versions(IMAGE).is_empty(), "the version is gone"),
         "UpdateImageVersion" => {
@@ -96,7 +105,7 @@ async fn transient_cell(op: &str, fault: Fault) {
             assert_eq!(versions[0].aliases, vec!["stable".to_owned()]);
         }
     }
-    assert_one_put(&h, answer.body["RequestId"].as_str().unwrap()).await;
+    assert_one_put(&h, request_id).await;
 }
 
 /// A hang longer than the deadline: one FAILED "timed out" answer before it.
@@ -149,6 +158,9 @@ async fn assert_one_put(h: &Harness, request_id: &str) {
 
 macro_rules! fault_matrix {
     ($($op_name:ident => $op:literal;)*) => {
+        /// The operations of the matrix.
+        const OPERATIONS: &[&str] = &[$($op),*];
+
         $(
             mod $op_name {
                 use super::*;
@@ -185,6 +197,12 @@ fault_matrix! {
     list_aliases => "ListAliases";
 }
 
+#[test]
+fn the_matrix_covers_every_operation_the_code_calls() {
+    let matrix: BTreeSet<String> = OPERATIONS.iter().map(|op| op.to_string()).collect();
+    assert_eq!(matrix, called_actions());
+}
+
 /// A hang shorter than the time left: the SDK's 10 s attempt timeout cuts the
 /// call and the retry succeeds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,39 +226,36 @@ async fn a_hang_shorter_than_the_deadline_is_cut_and_retried() {
     assert_eq!(h.sagemaker.versions(IMAGE).len(), 1);
 }
 
-// --- The response URL ---
-
-/// A Delete of an id that is not an ARN: answered without SageMaker.
-fn quick_event(h: &Harness) -> serde_json::Value {
-    h.delete_event("no-image-version-x", props())
-}
+// --- The response bucket ---
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn put_500_is_retried_to_success() {
-    let h = harness().await;
+async fn a_5xx_from_the_response_url_is_retried_until_accepted() {
+    let h = Harness::start().await;
     h.receiver.fail_next(1, 500);
-    let event = quick_event(&h);
+    let event = h.quick_delete_event();
     let answer = h.invoke(&event).await;
     answer.assert_success();
+    answer.assert_well_formed(&event);
     let id = event["RequestId"].as_str().unwrap();
-    let statuses: Vec<u16> = h.receiver.puts().iter().map(|p| p.status).collect();
-    assert_eq!(statuses, vec![500, 200]);
-    assert_eq!(h.receiver.count_for(id), 2);
+    let puts: Vec<_> = h.receiver.puts().into_iter().filter(|p| p.is_for(id)).collect();
+    let statuses: Vec<u16> = puts.iter().map(|p| p.status).collect();
+    assert_eq!(statuses, [500, 200], "two attempts, one accepted");
+    assert_eq!(puts[0].body, answer.put.body, "the same answer is sent again");
     assert!(h.function.logs().contains("answer not delivered, retrying"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn put_403_is_not_retried() {
-    let h = harness().await;
+async fn a_4xx_from_the_response_url_is_not_retried_and_is_logged() {
+    let h = Harness::start().await;
     h.receiver.fail_next(1, 403);
-    let event = quick_event(&h);
-    let outcome = h
-        .invoke_raw(
-            serde_json::to_vec(&event).unwrap(),
-            Deadline::In(Duration::from_secs(30)),
-        )
-        .await;
+    let event = h.quick_delete_event();
+    let outcome = h.send(&event).await;
     assert!(outcome.is_response(), "returns Ok to Lambda: {outcome:?}");
+    assert!(
+        h.function
+            .wait_for_log("answer not delivered", Duration::from_secs(2))
+            .await
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     let id = event["RequestId"].as_str().unwrap();
     assert_eq!(h.receiver.count_for(id), 1, "a 4xx is not retried");
@@ -250,31 +265,40 @@ async fn put_403_is_not_retried() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hung_put_is_cut_and_retried_within_the_deadline() {
-    let h = harness().await;
+async fn a_hung_response_url_attempt_is_cut_short_and_retried_before_the_deadline() {
+    let h = Harness::start().await;
     h.receiver.hang_next(1);
-    let event = quick_event(&h);
-    let deadline = Duration::from_secs(4);
+    h.runtime
+        .wait_first_poll(Duration::from_secs(10))
+        .await
+        .expect("the function polls");
+    let event = h.quick_delete_event();
+    let deadline = Duration::from_secs(6);
     let started = Instant::now();
     let answer = h.invoke_with(&event, Deadline::In(deadline)).await;
     answer.assert_success();
     let took = answer.put.at.duration_since(started);
-    assert!(took < deadline, "the retry landed before the deadline: {took:?}");
+    assert!(took < deadline, "accepted {took:?} after a {deadline:?} deadline");
     let id = event["RequestId"].as_str().unwrap();
-    let statuses: Vec<u16> = h.receiver.puts().iter().map(|p| p.status).collect();
-    assert_eq!(statuses, vec![0, 200], "one hung attempt, then one accepted");
-    assert_eq!(h.receiver.accepted_count_for(id), 1);
+    let statuses: Vec<u16> = h
+        .receiver
+        .puts()
+        .iter()
+        .filter(|p| p.is_for(id))
+        .map(|p| p.status)
+        .collect();
+    assert_eq!(statuses, [0, 200], "the hung attempt, then the accepted one");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_connection_still_returns_ok_and_logs_no_query() {
-    let h = harness().await;
+    let h = Harness::start().await;
     let closed_port = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
     let secret = "refusedconnectionsignature0123456789";
-    let mut event = quick_event(&h);
+    let mut event = h.quick_delete_event();
     event["ResponseURL"] = json!(format!(
         "http://127.0.0.1:{closed_port}/bucket/key?X-Amz-Date=20261127T000000Z&X-Amz-Signature={secret}"
     ));
@@ -295,4 +319,54 @@ async fn a_refused_connection_still_returns_ok_and_logs_no_query() {
     );
     assert!(logs.contains("127.0.0.1/bucket/key?[redacted]"), "{logs}");
     assert!(!logs.contains(secret) && !logs.contains("X-Amz-Date"), "{logs}");
+}
+
+/// A bucket that answers every request with a redirect to the receiver.
+async fn redirecting_bucket(to: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let seen = requests.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let mut buffer = vec![0; 64 * 1024];
+            let _ = stream.read(&mut buffer).await;
+            let reply = format!(
+                "HTTP/1.1 307 Temporary Redirect\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(reply.as_bytes()).await;
+        }
+    });
+    (
+        format!("http://{address}/bucket/answer?X-Amz-Signature=redirected"),
+        requests,
+    )
+}
+
+#[tokio::test]
+async fn a_redirect_from_the_response_url_is_not_followed() {
+    let h = Harness::start().await;
+    let mut event = h.quick_delete_event();
+    let id = event["RequestId"].as_str().unwrap().to_owned();
+    let (url, requests) = redirecting_bucket(h.receiver.response_url(&id)).await;
+    event["ResponseURL"] = json!(url);
+    let outcome = h.send(&event).await;
+    assert!(outcome.is_response(), "{outcome:?}");
+    assert!(
+        h.function
+            .wait_for_log("answer not delivered", Duration::from_secs(2))
+            .await
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        requests.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one attempt, not retried"
+    );
+    assert_eq!(h.receiver.count_for(&id), 0, "the redirect was not followed");
 }

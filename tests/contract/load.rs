@@ -5,13 +5,12 @@
 //! `LOAD_SOAK_CYCLES` raises the number of Create+Delete cycles of the soak
 //! (default 100, i.e. 200 invocations).
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use common::*;
 use serde_json::json;
+
+use crate::harness::{Harness, IMAGE, props, version_arn, with};
 
 const INSTANCES: usize = 10;
 
@@ -27,7 +26,7 @@ async fn ten_instances_create_versions_of_one_image_at_once() {
         .set_delays(Duration::from_millis(200), Duration::from_millis(100));
     let mut instances = Vec::new();
     for _ in 0..INSTANCES {
-        instances.push(h.spawn_extra_function().await);
+        instances.push(h.another_instance().await);
     }
     let events: Vec<_> = (0..INSTANCES)
         .map(|i| h.create_event(with(props(), json!({ "ReleaseNotes": format!("instance {i}") }))))
@@ -37,7 +36,7 @@ async fn ten_instances_create_versions_of_one_image_at_once() {
         instances
             .iter()
             .zip(&events)
-            .map(|(instance, event)| instance.invoke_raw(event)),
+            .map(|(instance, event)| instance.send(event)),
     )
     .await;
     let took = started.elapsed();
@@ -48,7 +47,7 @@ async fn ten_instances_create_versions_of_one_image_at_once() {
     for (i, event) in events.iter().enumerate() {
         let answer = h.answer_to(event["RequestId"].as_str().unwrap()).await;
         answer.assert_success();
-        assert_well_formed(&answer, event);
+        answer.assert_well_formed(event);
         assert_eq!(answer.data("Arn"), answer.physical_id());
         let version: u32 = answer.data("Version").parse().unwrap();
         assert_eq!(answer.physical_id(), version_arn(version));
@@ -106,12 +105,12 @@ async fn a_soak_of_creates_and_deletes_leaks_no_connection() {
         let create = h.create_event(props.clone());
         let created = h.invoke(&create).await;
         created.assert_success();
-        assert_well_formed(&created, &create);
+        created.assert_well_formed(&create);
         assert_eq!(created.physical_id(), version_arn(cycle), "cycle {cycle}");
         let delete = h.delete_event(created.physical_id(), props);
         let deleted = h.invoke(&delete).await;
         deleted.assert_success();
-        assert_well_formed(&deleted, &delete);
+        deleted.assert_well_formed(&delete);
         assert_eq!(deleted.physical_id(), version_arn(cycle));
         assert!(h.sagemaker.versions(IMAGE).is_empty(), "cycle {cycle}");
         let fds = open_fds(pid);

@@ -1,12 +1,12 @@
 //! Create: one version per request, answered once it is CREATED.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
 use serde_json::json;
-use standins::Fault;
+use standins::local::REGION;
+use standins::sagemaker::image_arn;
+
+use crate::harness::{BASE_IMAGE, Harness, IMAGE, props, version_arn, with};
 
 #[tokio::test]
 async fn create_sends_every_property_and_answers_the_version_attributes() {
@@ -33,7 +33,7 @@ async fn create_sends_every_property_and_answers_the_version_attributes() {
     assert_eq!(answer.data("ImageVersionArn"), version_arn(1));
     assert_eq!(answer.data("Version"), "1");
     assert!(answer.data("ContainerImage").contains("@sha256:"));
-    assert!(answer.data("ImageArn").ends_with(":image/test-image"));
+    assert_eq!(answer.data("ImageArn"), image_arn(REGION, IMAGE));
 
     let create = &h.sagemaker.calls_of("CreateImageVersion")[0].body;
     assert_eq!(create["ClientToken"], event["RequestId"]);
@@ -49,13 +49,7 @@ async fn create_sends_every_property_and_answers_the_version_attributes() {
     for describe in h.sagemaker.calls_of("DescribeImageVersion") {
         assert_eq!(describe.body["Version"], 1, "never describe the latest version");
     }
-    let body = String::from_utf8(answer.put.body.clone()).unwrap();
-    assert_eq!(
-        answer.put.header("content-length"),
-        Some(body.len().to_string().as_str())
-    );
-    assert_eq!(answer.put.header("content-type").unwrap_or_default(), "");
-    assert!(answer.put.header("transfer-encoding").is_none());
+    answer.assert_well_formed(&event);
 }
 
 #[tokio::test]
@@ -66,7 +60,7 @@ async fn create_answers_success_once_the_version_is_created_and_within_about_a_s
     let event = h.create_event(props());
     let answer = h.invoke(&event).await;
     answer.assert_success();
-    assert_well_formed(&answer, &event);
+    answer.assert_well_formed(&event);
     assert_eq!(answer.physical_id(), version_arn(1));
 
     let created_at = h.sagemaker.calls_of("CreateImageVersion")[0].at + create_delay;
@@ -94,7 +88,7 @@ async fn create_failed_answers_failed_with_the_failure_reason_and_the_version_ar
     let event = h.create_event(props());
     let answer = h.invoke(&event).await;
     answer.assert_failed_with("ClientError: the base image could not be pulled");
-    assert_well_formed(&answer, &event);
+    answer.assert_well_formed(&event);
     assert_eq!(answer.physical_id(), version_arn(1));
     assert!(answer.body.get("Data").is_none(), "{:#}", answer.body);
     assert_eq!(h.sagemaker.version(IMAGE, 1).unwrap().status, "CREATE_FAILED");
@@ -116,7 +110,7 @@ async fn create_on_an_image_that_does_not_exist_fails_naming_the_image_and_makes
     let answer = h.invoke(&event).await;
     answer.assert_failed_with("no-such-image");
     assert!(answer.reason().contains("does not exist"), "{}", answer.reason());
-    assert_well_formed(&answer, &event);
+    answer.assert_well_formed(&event);
     assert!(
         !answer.physical_id().is_empty() && !answer.physical_id().starts_with("arn:"),
         "a placeholder id, not an ARN: {}",
@@ -137,15 +131,15 @@ async fn the_same_create_delivered_twice_makes_one_version_and_answers_the_same_
     let h = Harness::start().await;
     let event = h.create_event(props());
     let request_id = event["RequestId"].as_str().unwrap();
-    assert!(h.invoke_event_raw(&event).await.is_response());
-    assert!(h.invoke_event_raw(&event).await.is_response());
+    assert!(h.send(&event).await.is_response());
+    assert!(h.send(&event).await.is_response());
 
     let answers = h.accepted_answers(request_id);
     assert_eq!(answers.len(), 2, "one answer per delivery");
     for answer in &answers {
         answer.assert_success();
         assert_eq!(answer.physical_id(), version_arn(1));
-        assert_well_formed(answer, &event);
+        answer.assert_well_formed(&event);
     }
     let creates = h.sagemaker.calls_of("CreateImageVersion");
     assert_eq!(creates.len(), 2);
@@ -158,13 +152,9 @@ async fn the_same_create_delivered_twice_makes_one_version_and_answers_the_same_
 #[tokio::test]
 async fn concurrent_creates_on_one_image_make_distinct_versions_each_answered_with_its_own_arn() {
     let h = Harness::start().await;
-    let (second, third) = (h.spawn_extra_function().await, h.spawn_extra_function().await);
+    let (second, third) = (h.another_instance().await, h.another_instance().await);
     let events: Vec<_> = (0..3).map(|_| h.create_event(props())).collect();
-    let (a, b, c) = tokio::join!(
-        h.invoke_event_raw(&events[0]),
-        second.invoke_raw(&events[1]),
-        third.invoke_raw(&events[2]),
-    );
+    let (a, b, c) = tokio::join!(h.send(&events[0]), second.send(&events[1]), third.send(&events[2]),);
     assert!(a.is_response() && b.is_response() && c.is_response());
 
     let versions = h.sagemaker.versions(IMAGE);
@@ -173,7 +163,7 @@ async fn concurrent_creates_on_one_image_make_distinct_versions_each_answered_wi
     for event in &events {
         let answer = h.answer_to(event["RequestId"].as_str().unwrap()).await;
         answer.assert_success();
-        assert_well_formed(&answer, event);
+        answer.assert_well_formed(event);
         let version = versions
             .iter()
             .find(|v| v.client_token == event["RequestId"].as_str().unwrap())
@@ -193,30 +183,6 @@ async fn concurrent_creates_on_one_image_make_distinct_versions_each_answered_wi
     // Creates that met another version CREATING got ResourceInUse and were retried.
     let creates = h.sagemaker.calls_of("CreateImageVersion").len();
     assert!(creates >= 3, "{creates} CreateImageVersion calls");
-}
-
-#[tokio::test]
-async fn throttling_and_server_errors_from_sagemaker_are_retried_to_success() {
-    // With the SDK's own retries off, the handler's retries must do it.
-    let h = Harness::start_with(&[("AWS_MAX_ATTEMPTS", "1")]).await;
-    h.sagemaker.inject(Some("CreateImageVersion"), Fault::Throttle, 2);
-    h.sagemaker.inject(Some("DescribeImageVersion"), Fault::ServerError, 1);
-    let event = h.create_event(props());
-    let answer = h.invoke(&event).await;
-    answer.assert_success();
-    assert_eq!(answer.physical_id(), version_arn(1));
-
-    let creates = h.sagemaker.calls_of("CreateImageVersion");
-    let notes: Vec<_> = creates.iter().map(|c| c.fault.as_deref()).collect();
-    assert_eq!(notes, [Some("throttle"), Some("throttle"), None]);
-    for create in &creates {
-        assert_eq!(create.body["ClientToken"], event["RequestId"]);
-    }
-    let describes = h.sagemaker.calls_of("DescribeImageVersion");
-    assert_eq!(describes[0].fault.as_deref(), Some("500"));
-    assert!(describes.len() >= 2);
-    assert_eq!(h.sagemaker.versions(IMAGE).len(), 1);
-    assert_eq!(h.sagemaker.pending_faults(), 0);
 }
 
 #[tokio::test]

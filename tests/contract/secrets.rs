@@ -2,15 +2,16 @@
 //! main paths (success, every failure kind, the deadline, the answer's PUT
 //! failing) run in one function process per log configuration, and all it
 //! wrote is searched for signatures, credentials and the `ResponseURL` query.
-//! (A panic in the handler is tested in-process, in tests/in_process.rs.)
-
-mod common;
+//! (A panic in the handler is tested in process, with the handler's unit tests.)
 
 use std::time::Duration;
 
-use common::*;
 use serde_json::{Value, json};
+use standins::local::REGION;
 use standins::{Deadline, Fault};
+
+use crate::answer::Answer;
+use crate::harness::{BASE_IMAGE, Harness, IMAGE, SECRETS, props, with};
 
 /// Everything that must not be logged: the harness's list, plus the query of
 /// every `ResponseURL` handed to the function and its signature alone.

@@ -1,10 +1,11 @@
 //! Update: in place when only in-place properties changed (sending what
 //! differs), a new version when ImageName, BaseImage or Region changed.
 
-mod common;
-
-use common::*;
 use serde_json::{Value, json};
+use standins::local::REGION;
+use standins::sagemaker::image_version_arn;
+
+use crate::harness::{BASE_IMAGE, Harness, IMAGE, props, version_arn, with};
 
 const NEW_BASE_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:2.0";
 
@@ -47,7 +48,7 @@ async fn in_place_update_sends_only_what_differs_and_keeps_the_physical_id() {
     let event = h.update_event(&id, new, old);
     let answer = h.invoke(&event).await;
     answer.assert_success();
-    assert_well_formed(&answer, &event);
+    answer.assert_well_formed(&event);
     assert_eq!(answer.physical_id(), id);
     assert_eq!(answer.data("Arn"), id);
     assert_eq!(answer.data("Version"), "1");
@@ -97,7 +98,7 @@ async fn an_update_that_changes_nothing_writes_nothing() {
     let event = h.update_event(&id, new, old);
     let answer = h.invoke(&event).await;
     answer.assert_success();
-    assert_well_formed(&answer, &event);
+    answer.assert_well_formed(&event);
     assert_eq!(answer.physical_id(), id);
     assert_eq!(h.sagemaker.count("UpdateImageVersion"), 0);
     assert_eq!(h.sagemaker.count("CreateImageVersion"), 1);
@@ -113,7 +114,7 @@ async fn changing_base_image_creates_a_new_version_moves_the_aliases_and_leaves_
     let event = h.update_event(&old_id, new.clone(), old.clone());
     let answer = h.invoke(&event).await;
     answer.assert_success();
-    assert_well_formed(&answer, &event);
+    answer.assert_well_formed(&event);
     assert_eq!(answer.physical_id(), version_arn(2), "the new version's ARN");
     assert_eq!(answer.data("Version"), "2");
 
@@ -151,7 +152,7 @@ async fn changing_image_name_to_another_registered_image_creates_a_version_of_th
     let event = h.update_event(&old_id, new.clone(), old);
     let answer = h.invoke(&event).await;
     answer.assert_success();
-    assert_eq!(answer.physical_id(), arn_of(REGION, "other-image", 1));
+    assert_eq!(answer.physical_id(), image_version_arn(REGION, "other-image", 1));
     assert_eq!(
         h.sagemaker.calls_of("CreateImageVersion")[1].body["ImageName"],
         "other-image"
@@ -183,7 +184,7 @@ async fn changing_region_creates_a_version_in_the_new_region() {
     let event = h.update_event(&old_id, new.clone(), old.clone());
     let answer = h.invoke(&event).await;
     answer.assert_success();
-    assert_eq!(answer.physical_id(), arn_of("eu-west-1", IMAGE, 1));
+    assert_eq!(answer.physical_id(), image_version_arn("eu-west-1", IMAGE, 1));
     let creates = h.sagemaker.calls_of("CreateImageVersion");
     assert_eq!(creates[1].region, "eu-west-1");
     let moved = h.sagemaker.versions_in("eu-west-1", IMAGE);

@@ -1,0 +1,247 @@
+//! The real binary under a Runtime API served by the test, against the
+//! SageMaker stand-in and the response receiver, all on loopback; and the
+//! template properties and events the suites send it.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use standins::local::{REGION, SECRET_ACCESS_KEY, SESSION_TOKEN, function_env};
+use standins::sagemaker::{ACCOUNT_ID, image_version_arn};
+use standins::{Deadline, FunctionProcess, Outcome, ResponseReceiver, RuntimeApi, SageMakerStandIn};
+
+use crate::answer::Answer;
+
+/// The image every harness's stand-in knows.
+pub const IMAGE: &str = "test-image";
+pub const BASE_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:1.0";
+
+/// What no log line may hold: the secret parts of the credentials the
+/// function signs with, and what marks a pre-signed URL's query. (The access
+/// key id is an identifier, not a secret: the SDK logs it at debug level.)
+pub const SECRETS: [&str; 5] = [
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "Signature=",
+    SECRET_ACCESS_KEY,
+    SESSION_TOKEN,
+];
+
+/// The minimal valid properties, as CloudFormation sends them.
+pub fn props() -> Value {
+    json!({
+        "ServiceToken": format!("arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:sagemaker-image-version"),
+        "ImageName": IMAGE,
+        "BaseImage": BASE_IMAGE,
+    })
+}
+
+/// `object` with the fields of `changes` set, or removed where they are `null`.
+pub fn with(mut object: Value, changes: Value) -> Value {
+    for (key, value) in changes.as_object().expect("an object").clone() {
+        if value.is_null() {
+            object.as_object_mut().unwrap().remove(&key);
+        } else {
+            object[key] = value;
+        }
+    }
+    object
+}
+
+/// An id that is not an image-version ARN, as a Create that failed early
+/// answers: a Delete of it is answered at once, without SageMaker.
+pub const PLACEHOLDER_ID: &str = "no-image-version-placeholder";
+
+/// A CloudFormation-like request id: unique, UUID-shaped.
+pub fn request_id() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(1);
+    format!(
+        "{:08x}-0000-4000-8000-{:012x}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// The ARN of version `n` of [`IMAGE`] in the function's region.
+pub fn version_arn(n: u32) -> String {
+    image_version_arn(REGION, IMAGE, n)
+}
+
+pub struct Harness {
+    pub sagemaker: SageMakerStandIn,
+    pub receiver: ResponseReceiver,
+    pub runtime: RuntimeApi,
+    pub function: FunctionProcess,
+    env: Vec<(String, String)>,
+}
+
+impl Harness {
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// With `extra_env` set over the function's local environment.
+    pub async fn start_with(extra_env: &[(&str, &str)]) -> Self {
+        let sagemaker = SageMakerStandIn::start().await;
+        sagemaker.add_image(IMAGE);
+        sagemaker.set_delays(Duration::from_millis(300), Duration::from_millis(200));
+        let mut env = function_env(&sagemaker.endpoint());
+        env.push(("RUST_LOG".to_owned(), "info".to_owned()));
+        for (key, value) in extra_env {
+            env.retain(|(k, _)| k != key);
+            env.push((key.to_string(), value.to_string()));
+        }
+        Self::with_function(sagemaker, ResponseReceiver::start().await, env).await
+    }
+
+    /// Another instance of the function (its own Runtime API and process, the
+    /// same environment) against these stand-ins: what Lambda runs when
+    /// several events arrive at once.
+    pub async fn another_instance(&self) -> Harness {
+        Self::with_function(self.sagemaker.clone(), self.receiver.clone(), self.env.clone()).await
+    }
+
+    async fn with_function(
+        sagemaker: SageMakerStandIn,
+        receiver: ResponseReceiver,
+        env: Vec<(String, String)>,
+    ) -> Self {
+        let runtime = RuntimeApi::start().await;
+        let bin = Path::new(env!("CARGO_BIN_EXE_sagemaker-image-version"));
+        let function = FunctionProcess::spawn(bin, &runtime, &env);
+        Harness {
+            sagemaker,
+            receiver,
+            runtime,
+            function,
+            env,
+        }
+    }
+
+    fn event(&self, request_type: &str, fields: Value) -> Value {
+        let id = request_id();
+        let envelope = json!({
+            "RequestType": request_type,
+            "ServiceToken": props()["ServiceToken"],
+            "ResponseURL": self.receiver.response_url(&id),
+            "StackId": format!("arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/test/1a2b"),
+            "RequestId": id,
+            "ResourceType": "Custom::SageMakerImageVersion",
+            "LogicalResourceId": "ImageVersion",
+        });
+        with(envelope, fields)
+    }
+
+    pub fn create_event(&self, props: Value) -> Value {
+        self.event("Create", json!({ "ResourceProperties": props }))
+    }
+
+    pub fn update_event(&self, physical_id: &str, props: Value, old_props: Value) -> Value {
+        self.event(
+            "Update",
+            json!({ "PhysicalResourceId": physical_id, "ResourceProperties": props, "OldResourceProperties": old_props }),
+        )
+    }
+
+    pub fn delete_event(&self, physical_id: &str, props: Value) -> Value {
+        self.event(
+            "Delete",
+            json!({ "PhysicalResourceId": physical_id, "ResourceProperties": props }),
+        )
+    }
+
+    /// The quickest request there is: a Delete of [`PLACEHOLDER_ID`].
+    pub fn quick_delete_event(&self) -> Value {
+        self.delete_event(PLACEHOLDER_ID, props())
+    }
+
+    /// Invokes with a minute to go and returns the one answer that arrived.
+    pub async fn invoke(&self, event: &Value) -> Answer {
+        self.invoke_with(event, Deadline::In(Duration::from_secs(60))).await
+    }
+
+    pub async fn invoke_with(&self, event: &Value, deadline: Deadline) -> Answer {
+        let outcome = self.invoke_raw(serde_json::to_vec(event).unwrap(), deadline).await;
+        assert!(
+            outcome.is_response(),
+            "the function must return Ok to Lambda: {outcome:?}"
+        );
+        self.answer_to(event["RequestId"].as_str().unwrap()).await
+    }
+
+    /// Creates a version through the function and returns its SUCCESS answer.
+    pub async fn create_ok(&self, props: Value) -> Answer {
+        let answer = self.invoke(&self.create_event(props)).await;
+        answer.assert_success();
+        answer
+    }
+
+    /// Invokes with a minute to go and returns what the function told Lambda,
+    /// reading no answer: for events that get none, or several.
+    pub async fn send(&self, event: &Value) -> Outcome {
+        let payload = serde_json::to_vec(event).unwrap();
+        self.invoke_raw(payload, Deadline::In(Duration::from_secs(60))).await
+    }
+
+    pub async fn invoke_raw(&self, payload: Vec<u8>, deadline: Deadline) -> Outcome {
+        tokio::time::timeout(Duration::from_secs(120), self.runtime.invoke(payload, deadline))
+            .await
+            .unwrap_or_else(|_| panic!("no invocation result within 120 s; logs:\n{}", self.function.logs()))
+    }
+
+    /// The single accepted answer to `request_id`.
+    pub async fn answer_to(&self, request_id: &str) -> Answer {
+        let put = self
+            .receiver
+            .wait_for(request_id, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| panic!("no answer for {request_id}; logs:\n{}", self.function.logs()));
+        assert_eq!(
+            self.receiver.accepted_count_for(request_id),
+            1,
+            "exactly one answer per request"
+        );
+        Answer::from(put)
+    }
+
+    /// The accepted answers to `request_id`, in order of arrival.
+    pub fn accepted_answers(&self, request_id: &str) -> Vec<Answer> {
+        self.receiver
+            .accepted()
+            .into_iter()
+            .filter(|p| p.is_for(request_id))
+            .map(Answer::from)
+            .collect()
+    }
+
+    /// Writes to SageMaker: what a bad input must never cause.
+    pub fn writes(&self) -> usize {
+        ["CreateImageVersion", "UpdateImageVersion", "DeleteImageVersion"]
+            .iter()
+            .map(|op| self.sagemaker.count(op))
+            .sum()
+    }
+
+    /// The process is alive and answers a plain request.
+    pub async fn assert_still_serving(&self) {
+        assert!(
+            self.function.is_running(),
+            "the function process died:\n{}",
+            self.function.logs()
+        );
+        self.invoke(&self.quick_delete_event()).await.assert_success();
+    }
+}
+
+impl Drop for Harness {
+    /// Whatever the test did, its function logged no secret.
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let logs = self.function.logs();
+            for secret in SECRETS {
+                assert!(!logs.contains(secret), "the logs hold {secret:?}:\n{logs}");
+            }
+        }
+    }
+}
