@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Checks the CDK example in examples/cdk:
-#   1. installs its locked dependencies (npm ci; skipped while node_modules
-#      was installed from the same package-lock.json),
+#   1. installs its locked dependencies (scripts/cdk-deps.sh),
 #   2. synthesizes it (`cdk synth`, which compiles the TypeScript first),
 #   3. lints the synthesized template(s) with cfn-lint,
-#   4. runs its tests (node --test test/) on the synthesized template.
+#   4. runs its tests (node --test test/): the synthesized template, and the
+#      SageMakerImageVersion construct (compiled by the synth) in stacks of its own.
 # The app packages target/lambda/sagemaker-image-version/bootstrap.zip
 # (`make package`). When that is not built (and BOOTSTRAP_ZIP is not set), a
 # small placeholder zip in a temporary directory stands in for it: synth only
@@ -28,12 +28,7 @@ trap 'rm -rf "${tmp}"' EXIT
 cd "${APP}"
 
 # 1. Dependencies, exactly as locked.
-lock_sum="$(sha256sum package-lock.json | cut -d' ' -f1)"
-stamp="node_modules/.cdk-check.stamp"
-if [[ ! -f "${stamp}" || "$(cat "${stamp}")" != "${lock_sum}" ]]; then
-  npm ci --no-audit --no-fund --prefer-offline --loglevel=error
-  printf '%s\n' "${lock_sum}" >"${stamp}"
-fi
+"${ROOT}/scripts/cdk-deps.sh"
 
 # 2. Synthesize.
 if [[ -n "${BOOTSTRAP_ZIP:-}" && ! -f "${BOOTSTRAP_ZIP}" ]]; then

@@ -19,6 +19,8 @@ const SAGEMAKER_ACTIONS = [
   'sagemaker:ListAliases',
   'sagemaker:UpdateImageVersion',
 ];
+// CloudFormation's bound on ServiceTimeout, and CDK's on the waiter.
+const ONE_HOUR = 3600;
 
 function loadTemplate() {
   const files = fs.existsSync(outDir)
@@ -36,44 +38,86 @@ const template = loadTemplate();
 const resources = template.Resources;
 const ofType = (type) => Object.entries(resources).filter(([, r]) => r.Type === type);
 const asArray = (v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+const getAtt = (id, attribute) => ({ 'Fn::GetAtt': [id, attribute] });
+const env = (fn) => fn.Properties.Environment?.Variables ?? {};
 
-const functions = ofType('AWS::Lambda::Function');
+// The functions running the binary, by mode; the rest are CDK's framework.
+const binaries = ofType('AWS::Lambda::Function').filter(([, f]) => f.Properties.Runtime === 'provided.al2023');
+const [[directId, direct]] = binaries.filter(([, f]) => env(f).PROVIDER_FRAMEWORK === undefined);
+const [[handlerId, handler]] = binaries.filter(([, f]) => env(f).PROVIDER_FRAMEWORK === 'cdk');
+const framework = ofType('AWS::Lambda::Function').filter(([, f]) => env(f).USER_ON_EVENT_FUNCTION_ARN !== undefined);
+const [[onEventId, onEvent]] = framework.filter(([, f]) => f.Properties.Handler === 'framework.onEvent');
+const [[stateMachineId, stateMachine]] = ofType('AWS::StepFunctions::StateMachine');
+
 const customs = ofType('Custom::SageMakerImageVersion');
-const [[fnId, fn]] = functions;
-const byName = (prefix) => {
-  const found = customs.find(([id]) => id.startsWith(prefix));
-  assert.ok(found, `custom resource ${prefix}`);
-  return found;
+const byId = (id) => {
+  assert.ok(resources[id]?.Type === 'Custom::SageMakerImageVersion', `custom resource ${id}`);
+  return resources[id];
 };
-const [firstId, first] = byName('ImageVersion');
-const [, second] = byName('NextImageVersion');
-const [, adopted] = byName('AdoptedImageVersion');
+const first = byId('ImageVersion');
+const second = byId('NextImageVersion');
+const adopted = byId('AdoptedImageVersion');
+const throughProvider = customs.filter(([, r]) => JSON.stringify(r.Properties.ServiceToken) === JSON.stringify(getAtt(onEventId, 'Arn')));
+const wiredDirectly = customs.filter(([, r]) => JSON.stringify(r.Properties.ServiceToken) === JSON.stringify(getAtt(directId, 'Arn')));
 
-test('one provider function, provided.al2023 on arm64 with handler bootstrap', () => {
-  assert.equal(functions.length, 1);
-  assert.equal(fn.Properties.Runtime, 'provided.al2023');
-  assert.deepEqual(fn.Properties.Architectures, ['arm64']);
-  assert.equal(fn.Properties.Handler, 'bootstrap');
-  assert.equal(fn.Properties.MemorySize, 128);
-  assert.equal(fn.Properties.LoggingConfig.LogFormat, 'JSON');
-  assert.equal(resources[fn.Properties.LoggingConfig.LogGroup.Ref].Type, 'AWS::Logs::LogGroup');
+/** The waiter's Retry, from the state machine's definition (Fn::Join of literal JSON and ARNs). */
+function waiterRetry() {
+  const [, parts] = stateMachine.Properties.DefinitionString['Fn::Join'];
+  const definition = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : 'ARN')).join(''));
+  const [retry] = definition.States['framework-isComplete-task'].Retry;
+  return retry;
+}
+
+test('two functions run the binary, provided.al2023 on arm64 with handler bootstrap: one direct, one with PROVIDER_FRAMEWORK=cdk', () => {
+  assert.equal(binaries.length, 2);
+  for (const [id, fn] of binaries) {
+    assert.deepEqual(fn.Properties.Architectures, ['arm64'], id);
+    assert.equal(fn.Properties.Handler, 'bootstrap', id);
+    assert.equal(fn.Properties.MemorySize, 128, id);
+    assert.equal(fn.Properties.LoggingConfig.LogFormat, 'JSON', id);
+    assert.equal(resources[fn.Properties.LoggingConfig.LogGroup.Ref].Type, 'AWS::Logs::LogGroup', id);
+  }
+  assert.deepEqual(env(direct), { RUST_LOG: 'info' });
+  assert.deepEqual(env(handler), { RUST_LOG: 'info', PROVIDER_FRAMEWORK: 'cdk' });
 });
 
-test('three custom resources of type Custom::SageMakerImageVersion backed by the function', () => {
+test('one CDK Provider: its onEvent and isComplete user handler is the PROVIDER_FRAMEWORK=cdk function', () => {
+  assert.equal(framework.length, 3, 'framework onEvent, isComplete and onTimeout');
+  for (const [id, fn] of framework) {
+    assert.deepEqual(env(fn).USER_ON_EVENT_FUNCTION_ARN, getAtt(handlerId, 'Arn'), id);
+    assert.deepEqual(env(fn).USER_IS_COMPLETE_FUNCTION_ARN, getAtt(handlerId, 'Arn'), id);
+  }
+  assert.deepEqual(env(onEvent).WAITER_STATE_MACHINE_ARN, { Ref: stateMachineId });
+});
+
+test('the waiter asks isComplete every 10 s to 1 min, for at most 1 h', () => {
+  const retry = waiterRetry();
+  assert.deepEqual(retry.ErrorEquals, ['States.ALL']);
+  assert.equal(retry.BackoffRate, 1);
+  assert.ok(retry.IntervalSeconds >= 10 && retry.IntervalSeconds <= 60, `IntervalSeconds ${retry.IntervalSeconds}`);
+  const total = retry.IntervalSeconds * retry.MaxAttempts;
+  assert.ok(total >= 15 * 60 && total <= ONE_HOUR, `total timeout ${total} s`);
+});
+
+test('versions are wired both ways: through the provider by default, directly when given a ServiceToken', () => {
   assert.equal(customs.length, 3);
-  for (const [id, r] of customs) {
-    assert.equal(r.Type, 'Custom::SageMakerImageVersion', id);
-    assert.deepEqual(r.Properties.ServiceToken, { 'Fn::GetAtt': [fnId, 'Arn'] }, id);
+  assert.deepEqual(throughProvider.map(([id]) => id).sort(), ['AdoptedImageVersion', 'ImageVersion']);
+  assert.deepEqual(wiredDirectly.map(([id]) => id), ['NextImageVersion']);
+});
+
+test('through the provider, ServiceTimeout leaves the framework its time: onEvent, the whole waiter, the last isComplete', () => {
+  const retry = waiterRetry();
+  const needs = handler.Properties.Timeout + retry.IntervalSeconds * retry.MaxAttempts + handler.Properties.Timeout;
+  for (const [id, r] of throughProvider) {
+    const seconds = Number(r.Properties.ServiceTimeout);
+    assert.ok(seconds > needs && seconds <= ONE_HOUR, `${id}: ServiceTimeout ${seconds}, the framework needs ${needs}`);
   }
 });
 
-test('ServiceTimeout is set, 1-3600 seconds, and above the function timeout', () => {
-  for (const [id, r] of customs) {
-    const timeout = r.Properties.ServiceTimeout;
-    assert.match(String(timeout), /^[0-9]+$/, id);
-    const seconds = Number(timeout);
-    assert.ok(seconds >= 1 && seconds <= 3600, `${id}: ServiceTimeout ${seconds}`);
-    assert.ok(seconds > fn.Properties.Timeout, `${id}: ServiceTimeout ${seconds} <= function timeout`);
+test('wired directly, ServiceTimeout is above the function timeout and at most 1 h', () => {
+  for (const [id, r] of wiredDirectly) {
+    const seconds = Number(r.Properties.ServiceTimeout);
+    assert.ok(seconds > direct.Properties.Timeout && seconds <= ONE_HOUR, `${id}: ServiceTimeout ${seconds}`);
   }
 });
 
@@ -98,7 +142,7 @@ test('the second version is of the same image and depends on the first', () => {
   assert.equal(second.Properties.ImageName, first.Properties.ImageName);
   assert.deepEqual(second.Properties.BaseImage, { Ref: 'NextBaseImage' });
   assert.deepEqual(second.Properties.Aliases, ['latest']);
-  assert.ok(asArray(second.DependsOn).includes(firstId), `DependsOn ${JSON.stringify(second.DependsOn)}`);
+  assert.ok(asArray(second.DependsOn).includes('ImageVersion'), `DependsOn ${JSON.stringify(second.DependsOn)}`);
 });
 
 test('an existing version is taken over only when asked, and retained on delete', () => {
@@ -116,48 +160,57 @@ test('the image exists before its versions', () => {
   assert.equal(images.length, 1);
   const [[imageId, image]] = images;
   assert.equal(image.Properties.ImageName, first.Properties.ImageName);
-  assert.ok(asArray(first.DependsOn).includes(imageId));
-});
-
-test("the function's role grants exactly the five SageMaker actions, on images and image versions only", () => {
-  const roleId = fn.Properties.Role['Fn::GetAtt'][0];
-  const role = resources[roleId];
-  assert.equal(role.Type, 'AWS::IAM::Role');
-  assert.deepEqual(asArray(role.Properties.ManagedPolicyArns), [], 'no managed policies');
-  const attached = ofType('AWS::IAM::Policy')
-    .filter(([, p]) => asArray(p.Properties.Roles).some((r) => r.Ref === roleId))
-    .map(([, p]) => p.Properties.PolicyDocument);
-  const documents = [...asArray(role.Properties.Policies).map((p) => p.PolicyDocument), ...attached];
-  const statements = documents.flatMap((d) => asArray(d.Statement));
-  assert.ok(statements.length > 0);
-
-  for (const s of statements) {
-    assert.equal(s.Effect, 'Allow');
-    assert.ok(!asArray(s.Action).some((a) => a.includes('*')), `wildcard action in ${JSON.stringify(s)}`);
-    assert.ok(!asArray(s.Resource).includes('*'), `Resource "*" in ${JSON.stringify(s)}`);
+  for (const r of [first, second]) {
+    assert.ok(asArray(r.DependsOn).includes(imageId));
   }
-
-  const actions = statements.flatMap((s) => asArray(s.Action));
-  const sagemaker = actions.filter((a) => a.startsWith('sagemaker:')).sort();
-  assert.deepEqual(sagemaker, [...SAGEMAKER_ACTIONS].sort());
-  const others = actions.filter((a) => !a.startsWith('sagemaker:')).sort();
-  assert.deepEqual(others, ['logs:CreateLogStream', 'logs:PutLogEvents']);
-
-  const sagemakerResources = statements
-    .filter((s) => asArray(s.Action).some((a) => a.startsWith('sagemaker:')))
-    .flatMap((s) => asArray(s.Resource))
-    .map((r) => JSON.stringify(r));
-  assert.equal(sagemakerResources.length, 2);
-  assert.ok(sagemakerResources.some((r) => r.includes(':sagemaker:*:') && r.includes(':image/*')));
-  assert.ok(sagemakerResources.some((r) => r.includes(':sagemaker:*:') && r.includes(':image-version/*')));
 });
 
-test('outputs come from Ref and Fn::GetAtt Arn, Version, ContainerImage', () => {
+for (const [mode, fnId] of [
+  ['direct', directId],
+  ['provider', handlerId],
+]) {
+  test(`the ${mode} function's role grants exactly the five SageMaker actions, on images and image versions only, and its log group`, () => {
+    const fn = resources[fnId];
+    const roleId = fn.Properties.Role['Fn::GetAtt'][0];
+    const role = resources[roleId];
+    assert.equal(role.Type, 'AWS::IAM::Role');
+    assert.deepEqual(asArray(role.Properties.ManagedPolicyArns), [], 'no managed policies');
+    const attached = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => asArray(p.Properties.Roles).some((r) => r.Ref === roleId))
+      .map(([, p]) => p.Properties.PolicyDocument);
+    const documents = [...asArray(role.Properties.Policies).map((p) => p.PolicyDocument), ...attached];
+    const statements = documents.flatMap((d) => asArray(d.Statement));
+    assert.ok(statements.length > 0);
+
+    for (const s of statements) {
+      assert.equal(s.Effect, 'Allow');
+      assert.ok(!asArray(s.Action).some((a) => a.includes('*')), `wildcard action in ${JSON.stringify(s)}`);
+      assert.ok(!asArray(s.Resource).includes('*'), `Resource "*" in ${JSON.stringify(s)}`);
+    }
+
+    const actions = statements.flatMap((s) => asArray(s.Action));
+    const sagemaker = actions.filter((a) => a.startsWith('sagemaker:')).sort();
+    assert.deepEqual(sagemaker, [...SAGEMAKER_ACTIONS].sort());
+    const logs = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('logs:')));
+    assert.deepEqual(logs.flatMap((s) => asArray(s.Action)).sort(), ['logs:CreateLogStream', 'logs:PutLogEvents']);
+    assert.deepEqual(logs.flatMap((s) => asArray(s.Resource)), [getAtt(fn.Properties.LoggingConfig.LogGroup.Ref, 'Arn')]);
+
+    const sagemakerResources = statements
+      .filter((s) => asArray(s.Action).some((a) => a.startsWith('sagemaker:')))
+      .flatMap((s) => asArray(s.Resource))
+      .map((r) => JSON.stringify(r));
+    assert.equal(sagemakerResources.length, 2);
+    assert.ok(sagemakerResources.some((r) => r.includes(':sagemaker:*:') && r.includes(':image/*')));
+    assert.ok(sagemakerResources.some((r) => r.includes(':sagemaker:*:') && r.includes(':image-version/*')));
+  });
+}
+
+test('outputs come from Ref and Fn::GetAtt Arn, Version, ContainerImage, ImageArn', () => {
   const values = Object.values(template.Outputs ?? {}).map((o) => o.Value);
   const has = (v) => values.some((x) => JSON.stringify(x) === JSON.stringify(v));
-  assert.ok(has({ Ref: firstId }), 'Ref');
-  for (const attribute of ['Arn', 'Version', 'ContainerImage']) {
-    assert.ok(has({ 'Fn::GetAtt': [firstId, attribute] }), attribute);
+  assert.ok(has({ Ref: 'ImageVersion' }), 'Ref');
+  for (const attribute of ['Arn', 'Version', 'ContainerImage', 'ImageArn']) {
+    assert.ok(has(getAtt('ImageVersion', attribute)), attribute);
   }
-  assert.ok(has({ 'Fn::GetAtt': [fnId, 'Arn'] }), 'ServiceToken output');
+  assert.ok(has(getAtt(directId, 'Arn')), 'ServiceToken output');
 });
