@@ -2,42 +2,54 @@
 //! under the deadline and a panic guard, and answer exactly once.
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use lambda_runtime::LambdaEvent;
 use serde_json::Value;
 use serde_json::value::RawValue;
+use tokio::time::Instant;
 use tracing::{Instrument, error, info, warn};
 
+use crate::aws::AwsConfig;
 use crate::cloudformation::event;
 use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, Status, placeholder_id};
 use crate::deadline::Budget;
-use crate::lifecycle::{Ended, Engine, LifecycleError, Pacing, Progress, Work};
+use crate::handoff::{Chain, HandOff};
+use crate::lifecycle::{Ended, Engine, LifecycleError, Pacing, Progress, ProgressState, Waiting, Work};
 use crate::sagemaker::Regions;
 use crate::sagemaker::sdk::SdkRegions;
 
 pub(crate) struct Handler<R> {
     engine: Arc<Engine<R>>,
     sender: ResponseSender,
+    hand_off: Option<HandOff>,
 }
 
 impl Handler<SdkRegions> {
-    /// The handler as Lambda runs it: SageMaker through the SDK's default
-    /// chain, answers as the environment allows.
+    /// The handler as Lambda runs it: SageMaker and Lambda through the SDK's
+    /// default chain, answers as the environment allows.
     pub(crate) fn from_env() -> Arc<Self> {
-        Handler::new(SdkRegions::default(), ResponseSender::from_env(), Pacing::default())
+        let config = AwsConfig::default();
+        Handler::new(
+            SdkRegions::new(config.clone()),
+            ResponseSender::from_env(),
+            Pacing::default(),
+            HandOff::from_env(config),
+        )
     }
 }
 
 impl<R: Regions + 'static> Handler<R> {
-    pub(crate) fn new(regions: R, sender: ResponseSender, pacing: Pacing) -> Arc<Self> {
+    pub(crate) fn new(regions: R, sender: ResponseSender, pacing: Pacing, hand_off: Option<HandOff>) -> Arc<Self> {
         Arc::new(Handler {
             engine: Arc::new(Engine { regions, pacing }),
             sender,
+            hand_off,
         })
     }
 
-    /// Answers the event and returns `Ok` whatever happened: an `Err` would
-    /// only make Lambda run the request again.
+    /// Answers the event (or hands it on) and returns `Ok` whatever
+    /// happened: an `Err` would only make Lambda run the request again.
     pub(crate) async fn handle(
         self: Arc<Self>,
         event: LambdaEvent<Box<RawValue>>,
@@ -46,11 +58,13 @@ impl<R: Regions + 'static> Handler<R> {
         let budget = Budget::from_deadline_ms(context.deadline);
         let (envelope, payload) = event::read(payload.get());
         let span = event::span(&envelope);
-        self.answer(payload, envelope, budget).instrument(span).await;
+        self.answer(payload, envelope, budget, &context.invoked_function_arn)
+            .instrument(span)
+            .await;
         Ok(())
     }
 
-    async fn answer(&self, payload: Result<Value, EventError>, envelope: Envelope, budget: Budget) {
+    async fn answer(&self, payload: Result<Value, EventError>, envelope: Envelope, budget: Budget, function_arn: &str) {
         info!(budget_seconds = budget.total.as_secs(), "request received");
         let url = match self.sender.check(envelope.response_url.as_deref()) {
             Ok(url) => url,
@@ -59,8 +73,11 @@ impl<R: Regions + 'static> Handler<R> {
                 return;
             }
         };
-        let answer = match payload.and_then(|payload| event::parse(payload, &envelope)) {
-            Ok(work) => self.run(work, &envelope, budget).await,
+        let answer = match payload.and_then(|payload| Ok((event::parse(payload.clone(), &envelope)?, payload))) {
+            Ok((work, event)) => match self.run(work, &event, &envelope, budget, function_arn).await {
+                Some(answer) => answer,
+                None => return,
+            },
             Err(e) => Answer::failed(&envelope, kept_or_placeholder(&envelope), e.to_string()),
         };
         match answer.status {
@@ -77,14 +94,33 @@ impl<R: Regions + 'static> Handler<R> {
         }
     }
 
-    async fn run(&self, work: Work, envelope: &Envelope, budget: Budget) -> Answer {
+    /// The answer, or `None` when the request went on in a new invocation.
+    async fn run(
+        &self,
+        work: Work,
+        event: &Value,
+        envelope: &Envelope,
+        budget: Budget,
+        function_arn: &str,
+    ) -> Option<Answer> {
+        let now = SystemTime::now();
+        let chain = Chain::of(event, now);
+        let answer_by = Instant::now() + chain.time_left(now);
+        let until = budget.work_until.min(answer_by);
+        if chain.hand_offs > 0 {
+            info!(
+                hand_offs = chain.hand_offs,
+                "resuming a request handed on by an earlier invocation"
+            );
+        }
         let progress = Progress::default();
         let is_create = matches!(work, Work::Create { .. });
-        let failed_id = || match progress.snapshot().version_arn {
+        let is_update = matches!(work, Work::Update { .. });
+        let failed_id = || match progress.snapshot().version_arn.or(chain.version_arn.clone()) {
             Some(arn) if is_create => arn,
             _ => kept_or_placeholder(envelope),
         };
-        match self.engine.run(work, &progress, budget.work_until).await {
+        Some(match self.engine.run(work, &progress, until).await {
             Ended::Done(done) => Answer::success(envelope, done.physical_resource_id, done.data),
             Ended::Failed(e) => {
                 let id = match &e {
@@ -98,8 +134,40 @@ impl<R: Regions + 'static> Handler<R> {
                 failed_id(),
                 format!("internal error in the handler (panic: {detail})"),
             ),
-            Ended::OutOfTime => Answer::failed(envelope, failed_id(), timed_out(&progress, budget)),
-        }
+            Ended::OutOfTime => {
+                let state = progress.snapshot();
+                let ran_out = if answer_by <= budget.work_until {
+                    RanOut::ServiceTimeout(&chain)
+                } else {
+                    let waiting_on_sagemaker = state.waiting_for.as_ref().is_some_and(Waiting::is_on_sagemaker);
+                    if let Some(hand_off) = &self.hand_off
+                        && waiting_on_sagemaker
+                        && chain.can_hand_off()
+                    {
+                        let next = chain.next_event(event, &state);
+                        let invoked = tokio::time::timeout_at(budget.answer_until, hand_off.invoke(function_arn, next));
+                        match invoked.await {
+                            Ok(Ok(())) => {
+                                info!(hand_offs = chain.hand_offs + 1, waiting_for = ?state.waiting_for, "handed on to a new invocation");
+                                return None;
+                            }
+                            Ok(Err(e)) => return Some(Answer::failed(envelope, failed_id(), hand_off_failed(&e))),
+                            Err(_) => {
+                                let e = "Lambda Invoke did not answer in time";
+                                return Some(Answer::failed(envelope, failed_id(), hand_off_failed(&e)));
+                            }
+                        }
+                    }
+                    RanOut::Function(budget)
+                };
+                let replacement = is_update.then(|| kept_or_placeholder(envelope));
+                Answer::failed(
+                    envelope,
+                    failed_id(),
+                    timed_out(&state, ran_out, replacement.as_deref()),
+                )
+            }
+        })
     }
 }
 
@@ -112,22 +180,58 @@ fn kept_or_placeholder(envelope: &Envelope) -> String {
         .unwrap_or_else(|| placeholder_id(&envelope.request_id))
 }
 
-fn timed_out(progress: &Progress, budget: Budget) -> String {
-    let state = progress.snapshot();
-    let mut reason = format!(
-        "timed out: the Lambda function's time ({:.0}s) ran out",
-        budget.total.as_secs_f64()
-    );
-    if let Some(waiting) = state.waiting_for {
+fn hand_off_failed(error: &dyn std::fmt::Display) -> String {
+    format!(
+        "could not hand the request on to a new invocation of the function ({error}): grant the function \
+         lambda:InvokeFunction on itself, or set CFN_HAND_OFF=false and raise its Timeout"
+    )
+}
+
+/// What a request ran out of.
+enum RanOut<'a> {
+    Function(Budget),
+    ServiceTimeout(&'a Chain),
+}
+
+/// The Reason of a request that ran out of time. `kept_id` is an Update's
+/// id: a version other than it is a replacement the answer leaves behind.
+fn timed_out(state: &ProgressState, ran_out: RanOut<'_>, kept_id: Option<&str>) -> String {
+    let mut reason = match ran_out {
+        RanOut::Function(budget) => {
+            format!(
+                "timed out: the Lambda function's time ({:.0}s) ran out",
+                budget.total.as_secs_f64()
+            )
+        }
+        RanOut::ServiceTimeout(chain) => format!(
+            "timed out: the resource's ServiceTimeout ({}s) ran out after {} hand-offs to new invocations",
+            chain.service_timeout.as_secs(),
+            chain.hand_offs
+        ),
+    };
+    if let Some(waiting) = &state.waiting_for {
         reason += &format!(" waiting for {waiting}");
     }
-    if let Some(arn) = state.version_arn {
+    if let Some(arn) = &state.version_arn {
         reason += &format!(" (image version {arn})");
     }
-    if let Some(error) = state.last_error {
+    if let Some(error) = &state.last_error {
         reason += &format!("; last error: {error}");
     }
-    reason + "; raise the function's Timeout (below the resource's ServiceTimeout) or retry the stack operation"
+    if let (Some(arn), Some(kept)) = (&state.version_arn, kept_id)
+        && arn != kept
+    {
+        reason += &format!("; the new version {arn} is not the resource's: delete it once it leaves CREATING");
+    }
+    reason
+        + match ran_out {
+            RanOut::Function(_) => {
+                "; raise the function's Timeout (below the resource's ServiceTimeout) or retry the stack operation"
+            }
+            RanOut::ServiceTimeout(_) => {
+                "; raise the resource's ServiceTimeout (at most 3600) or retry the stack operation"
+            }
+        }
 }
 
 #[cfg(test)]

@@ -12,9 +12,11 @@
 //! The binary is the product; the only other reader of this crate is the
 //! contract test suite, which takes the property names from here.
 
+mod aws;
 mod cloudformation;
 mod deadline;
 mod handler;
+mod handoff;
 mod lifecycle;
 mod logging;
 mod properties;

@@ -58,7 +58,7 @@ pub(crate) struct Provider<R> {
 
 impl Provider<SdkRegions> {
     pub(crate) fn from_env() -> Arc<Self> {
-        Provider::new(SdkRegions::default())
+        Provider::new(SdkRegions::new(crate::aws::AwsConfig::default()))
     }
 }
 

@@ -4,7 +4,7 @@
 use serde_json::Value;
 use tracing::{info, warn};
 
-use super::{Done, Lifecycle, LifecycleError};
+use super::{Done, Lifecycle, LifecycleError, Waiting};
 use crate::sagemaker::{ErrorKind, ImageVersionArn, ImageVersions, Regions, VersionStatus};
 
 impl<R: Regions> Lifecycle<'_, R> {
@@ -23,7 +23,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         let arn_text = arn.to_string();
         self.progress.update(|p| p.version_arn = Some(arn_text.clone()));
         self.progress
-            .update(|p| p.waiting_for = Some("SageMaker DeleteImageVersion to answer".to_owned()));
+            .update(|p| p.waiting_for = Some(Waiting::Call("DeleteImageVersion".to_owned())));
         let mut attempt = 0;
         loop {
             match api.delete(image, arn.version).await {
@@ -45,8 +45,7 @@ impl<R: Regions> Lifecycle<'_, R> {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.progress
-            .update(|p| p.waiting_for = Some("the version to be deleted (polling DescribeImageVersion)".to_owned()));
+        self.progress.update(|p| p.waiting_for = Some(Waiting::Deleted));
         let (api, arn_text) = (&api, &arn_text);
         self.poll(move || async move {
             match api.describe(image, arn.version).await {

@@ -15,7 +15,7 @@ use tracing::{info, warn};
 
 use outcome::image_error;
 pub(crate) use outcome::{Done, LifecycleError};
-pub(crate) use pacing::{Pacing, Progress};
+pub(crate) use pacing::{Pacing, Progress, ProgressState, Waiting};
 pub(crate) use run::{Ended, Engine, Work};
 
 use crate::properties::{AliasDiff, ImageVersionProperties};
@@ -284,8 +284,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         version: i32,
         arn: &str,
     ) -> Result<VersionState, LifecycleError> {
-        self.progress
-            .update(|p| p.waiting_for = Some("the version to be CREATED (polling DescribeImageVersion)".to_owned()));
+        self.progress.update(|p| p.waiting_for = Some(Waiting::Created));
         self.poll(move || async move {
             match api.describe(image, version).await {
                 Ok(state) => match state.status {

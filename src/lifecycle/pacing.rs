@@ -8,7 +8,7 @@ use std::time::Duration;
 use tracing::warn;
 
 use super::{Lifecycle, LifecycleError};
-use crate::sagemaker::{ApiError, Regions};
+use crate::sagemaker::{ApiError, ErrorKind, Regions};
 
 /// How often to ask SageMaker, and how long to back off.
 #[derive(Debug, Clone)]
@@ -64,8 +64,40 @@ pub(crate) struct Progress(Arc<Mutex<ProgressState>>);
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ProgressState {
     pub(crate) version_arn: Option<String>,
-    pub(crate) waiting_for: Option<String>,
+    pub(crate) waiting_for: Option<Waiting>,
     pub(crate) last_error: Option<String>,
+}
+
+/// What a request is waiting for: a call, or SageMaker itself. Only a wait
+/// on SageMaker can go on in another invocation: a call in flight is cut.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Waiting {
+    Call(String),
+    Created,
+    Deleted,
+    /// `ResourceInUse`: another version of the image is being created or
+    /// deleted, or this one is.
+    Busy,
+}
+
+impl Waiting {
+    /// Whether the wait can be handed to a new invocation.
+    pub(crate) fn is_on_sagemaker(&self) -> bool {
+        !matches!(self, Waiting::Call(_))
+    }
+}
+
+impl std::fmt::Display for Waiting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Waiting::Call(operation) => write!(f, "SageMaker {operation} to answer"),
+            Waiting::Created => f.write_str("the version to be CREATED (polling DescribeImageVersion)"),
+            Waiting::Deleted => f.write_str("the version to be deleted (polling DescribeImageVersion)"),
+            Waiting::Busy => {
+                f.write_str("the image to be free (ResourceInUse: another version is being built or deleted)")
+            }
+        }
+    }
 }
 
 impl Progress {
@@ -86,7 +118,10 @@ impl<R: Regions> Lifecycle<'_, R> {
         Fut: Future<Output = Option<Result<T, LifecycleError>>>,
     {
         if !self.pacing.waits {
-            let waiting_for = || self.progress.snapshot().waiting_for.unwrap_or_default();
+            let waiting_for = || {
+                let waiting = self.progress.snapshot().waiting_for;
+                waiting.map(|w| w.to_string()).unwrap_or_default()
+            };
             return check()
                 .await
                 .unwrap_or_else(|| Err(LifecycleError::Pending(waiting_for())));
@@ -110,7 +145,7 @@ impl<R: Regions> Lifecycle<'_, R> {
     {
         // Named in the Reason if the deadline comes while the call hangs.
         self.progress
-            .update(|p| p.waiting_for = Some(format!("SageMaker {operation} to answer")));
+            .update(|p| p.waiting_for = Some(Waiting::Call(operation.to_owned())));
         let mut attempt = 0;
         loop {
             match call().await {
@@ -123,7 +158,12 @@ impl<R: Regions> Lifecycle<'_, R> {
     /// Backs off before another try of a retryable call; without waits,
     /// hands the error back instead.
     pub(super) async fn note_and_back_off(&self, error: &ApiError, attempt: &mut u32) -> Result<(), ApiError> {
-        self.progress.update(|p| p.last_error = Some(error.to_string()));
+        self.progress.update(|p| {
+            p.last_error = Some(error.to_string());
+            if error.kind == ErrorKind::InUse {
+                p.waiting_for = Some(Waiting::Busy);
+            }
+        });
         if !self.pacing.waits {
             return Err(error.clone());
         }

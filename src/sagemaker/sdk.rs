@@ -1,28 +1,21 @@
 //! [`ImageVersions`] over `aws-sdk-sagemaker`, and the clients it needs, one
-//! per region, built once from `aws-config`'s default chain.
+//! per region, built once from the shared AWS configuration.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
-use std::time::Duration;
 
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::Region;
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemaker::operation::create_image_version::builders::CreateImageVersionFluentBuilder;
 use aws_sdk_sagemaker::operation::describe_image_version::DescribeImageVersionOutput;
 use aws_sdk_sagemaker::operation::update_image_version::builders::UpdateImageVersionFluentBuilder;
-use tokio::sync::OnceCell;
 
 use super::{
     ApiError, ErrorKind, ImageVersions, NewVersion, NoRegion, Regions, VersionState, VersionStatus, VersionUpdate,
 };
+use crate::aws::AwsConfig;
 use crate::properties::Metadata;
-
-/// A hung connection must not use up the whole Lambda budget: each attempt
-/// is cut short and retried by the SDK, then by the lifecycle.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How the SDK carries one metadata member: its setter on both write
 /// operations and its getter on `DescribeImageVersion`'s output. The rows of
@@ -33,30 +26,18 @@ pub(crate) struct Member {
     pub(crate) read: fn(&DescribeImageVersionOutput) -> Option<String>,
 }
 
-/// [`Regions`] over the SDK: clients by region. The shared configuration is
-/// loaded on first use, not at start-up, so that a cold start does no work
-/// an event may not need.
-#[derive(Default)]
+/// [`Regions`] over the SDK: clients by region.
 pub struct SdkRegions {
-    config: OnceCell<SdkConfig>,
+    config: AwsConfig,
     by_region: Mutex<HashMap<String, SdkImageVersions>>,
 }
 
 impl SdkRegions {
-    async fn config(&self) -> &SdkConfig {
-        self.config
-            .get_or_init(|| async {
-                aws_config::defaults(BehaviorVersion::latest())
-                    .timeout_config(
-                        TimeoutConfig::builder()
-                            .connect_timeout(CONNECT_TIMEOUT)
-                            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                            .build(),
-                    )
-                    .load()
-                    .await
-            })
-            .await
+    pub(crate) fn new(config: AwsConfig) -> Self {
+        SdkRegions {
+            config,
+            by_region: Mutex::default(),
+        }
     }
 }
 
@@ -64,12 +45,12 @@ impl Regions for SdkRegions {
     type Api = SdkImageVersions;
 
     async fn default_region(&self) -> Result<String, NoRegion> {
-        self.config().await.region().map(|r| r.to_string()).ok_or(NoRegion)
+        self.config.get().await.region().map(|r| r.to_string()).ok_or(NoRegion)
     }
 
     /// The client for `region`, made on first use and kept for later events.
     async fn api(&self, region: &str) -> SdkImageVersions {
-        let config = self.config().await;
+        let config = self.config.get().await;
         let mut by_region = self.by_region.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         by_region
             .entry(region.to_owned())

@@ -29,8 +29,9 @@ async fn a_long_non_ascii_reason_is_shortened_to_fit_4096_bytes_at_a_character_b
 }
 
 #[tokio::test]
-async fn a_request_running_into_the_deadline_answers_failed_timed_out_with_the_version_arn_before_it() {
-    let h = Harness::start().await;
+async fn without_the_hand_off_a_request_running_into_the_deadline_answers_failed_timed_out_with_the_version_arn_before_it()
+ {
+    let h = Harness::start_with(&[("CFN_HAND_OFF", "false")]).await;
     h.sagemaker
         .set_delays(Duration::from_secs(60), Duration::from_millis(200));
     h.runtime

@@ -29,7 +29,7 @@ use standins::{Deadline, Fault};
 
 use crate::answer::Answer;
 use crate::harness::{Harness, IMAGE, props, version_arn, with};
-use crate::least_privilege::called_actions;
+use crate::least_privilege::called_sagemaker_operations;
 
 /// The deadline of the cells where a call hangs: shorter than the SDK's
 /// attempt timeout (10 s), so only the handler's deadline can end the request.
@@ -200,7 +200,7 @@ fault_matrix! {
 #[test]
 fn the_matrix_covers_every_operation_the_code_calls() {
     let matrix: BTreeSet<String> = OPERATIONS.iter().map(|op| op.to_string()).collect();
-    assert_eq!(matrix, called_actions());
+    assert_eq!(matrix, called_sagemaker_operations());
 }
 
 /// A hang shorter than the time left: the SDK's 10 s attempt timeout cuts the

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use standins::local::{REGION, SECRET_ACCESS_KEY, SESSION_TOKEN, function_env};
 use standins::sagemaker::{ACCOUNT_ID, image_version_arn};
-use standins::{Deadline, FunctionProcess, Outcome, ResponseReceiver, RuntimeApi, SageMakerStandIn};
+use standins::{Deadline, FunctionProcess, LambdaApi, Outcome, ResponseReceiver, RuntimeApi, SageMakerStandIn};
 
 use crate::answer::Answer;
 
@@ -72,8 +72,12 @@ pub struct Harness {
     pub sagemaker: SageMakerStandIn,
     pub receiver: ResponseReceiver,
     pub runtime: RuntimeApi,
+    /// Lambda's Invoke API in front of `runtime`: where the function hands
+    /// a request on to a new invocation of itself.
+    pub lambda: LambdaApi,
     pub function: FunctionProcess,
     env: Vec<(String, String)>,
+    timeout: Duration,
 }
 
 impl Harness {
@@ -83,6 +87,12 @@ impl Harness {
 
     /// With `extra_env` set over the function's local environment.
     pub async fn start_with(extra_env: &[(&str, &str)]) -> Self {
+        Self::start_timed(Duration::from_secs(900), extra_env).await
+    }
+
+    /// A function whose invocations last `timeout` when Lambda starts them
+    /// (the hand-offs), with `extra_env` set over its local environment.
+    pub async fn start_timed(timeout: Duration, extra_env: &[(&str, &str)]) -> Self {
         let sagemaker = SageMakerStandIn::start().await;
         sagemaker.add_image(IMAGE);
         sagemaker.set_delays(Duration::from_millis(300), Duration::from_millis(200));
@@ -92,30 +102,43 @@ impl Harness {
             env.retain(|(k, _)| k != key);
             env.push((key.to_string(), value.to_string()));
         }
-        Self::with_function(sagemaker, ResponseReceiver::start().await, env).await
+        Self::with_function(sagemaker, ResponseReceiver::start().await, env, timeout).await
     }
 
     /// Another instance of the function (its own Runtime API and process, the
     /// same environment) against these stand-ins: what Lambda runs when
     /// several events arrive at once.
     pub async fn another_instance(&self) -> Harness {
-        Self::with_function(self.sagemaker.clone(), self.receiver.clone(), self.env.clone()).await
+        Self::with_function(
+            self.sagemaker.clone(),
+            self.receiver.clone(),
+            self.env.clone(),
+            self.timeout,
+        )
+        .await
     }
 
     async fn with_function(
         sagemaker: SageMakerStandIn,
         receiver: ResponseReceiver,
         env: Vec<(String, String)>,
+        timeout: Duration,
     ) -> Self {
         let runtime = RuntimeApi::start().await;
+        let lambda = LambdaApi::start(&runtime).await.with_timeout(timeout);
+        let mut env = env;
+        env.push(lambda.endpoint_env());
         let bin = Path::new(env!("CARGO_BIN_EXE_sagemaker-image-version"));
         let function = FunctionProcess::spawn(bin, &runtime, &env);
+        env.pop();
         Harness {
             sagemaker,
             receiver,
             runtime,
+            lambda,
             function,
             env,
+            timeout,
         }
     }
 
@@ -192,9 +215,15 @@ impl Harness {
 
     /// The single accepted answer to `request_id`.
     pub async fn answer_to(&self, request_id: &str) -> Answer {
+        self.answer_within(request_id, Duration::from_secs(10)).await
+    }
+
+    /// The single accepted answer to `request_id`, waiting up to `wait` for
+    /// it: a request handed on is answered by a later invocation.
+    pub async fn answer_within(&self, request_id: &str, wait: Duration) -> Answer {
         let put = self
             .receiver
-            .wait_for(request_id, Duration::from_secs(10))
+            .wait_for(request_id, wait)
             .await
             .unwrap_or_else(|| panic!("no answer for {request_id}; logs:\n{}", self.function.logs()));
         assert_eq!(

@@ -1,11 +1,12 @@
 //! Least privilege: the function's IAM policy in template.yaml grants exactly
-//! the SageMaker actions the code calls, on image and image-version ARNs only,
-//! and the code calls no action the policy lacks.
+//! the actions the code calls: SageMaker's on image and image-version ARNs
+//! only, Lambda's on the function itself only; and the code calls no action
+//! the policy lacks.
 //!
 //! The called actions are derived from the source: every `client.<op>()`
-//! builder call of the SageMaker SDK under src/, in PascalCase. The five
-//! operations the README names are written out once more here, on purpose:
-//! an independent oracle on the scan itself.
+//! builder call under src/, of the SDK the file uses (`aws_sdk_<service>`),
+//! as an IAM action. The five SageMaker operations the README names are
+//! written out once more here, on purpose: an independent oracle on the scan.
 //!
 //! YAML: yaml-rust2's loader keeps the scalar of a CloudFormation short tag
 //! (`!Sub x` loads as the string `x`, `!GetAtt A.B` as `A.B`, `!FindInMap
@@ -89,8 +90,8 @@ fn pascal_case(snake: &str) -> String {
         .collect()
 }
 
-/// The SageMaker operations the code calls: `client.<op>()` in every file
-/// under src/.
+/// The IAM actions the code calls: `client.<op>()` in every file under src/,
+/// of the service whose SDK the file uses.
 pub fn called_actions() -> BTreeSet<String> {
     let mut files = vec![Path::new(env!("CARGO_MANIFEST_DIR")).join("src")];
     let mut actions = BTreeSet::new();
@@ -98,10 +99,37 @@ pub fn called_actions() -> BTreeSet<String> {
         if path.is_dir() {
             files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
         } else if path.extension().is_some_and(|e| e == "rs") {
-            actions.extend(actions_called_in(&std::fs::read_to_string(&path).unwrap()));
+            let source = std::fs::read_to_string(&path).unwrap();
+            let Some(service) = ["sagemaker", "lambda"]
+                .into_iter()
+                .find(|s| source.contains(&format!("aws_sdk_{s}::")))
+            else {
+                continue;
+            };
+            actions.extend(
+                actions_called_in(&source)
+                    .into_iter()
+                    .map(|op| iam_action(service, &op)),
+            );
         }
     }
     actions
+}
+
+/// The IAM action of an SDK operation: Lambda's `Invoke` is `InvokeFunction`.
+fn iam_action(service: &str, operation: &str) -> String {
+    match (service, operation) {
+        ("lambda", "Invoke") => "lambda:InvokeFunction".to_owned(),
+        _ => format!("{service}:{operation}"),
+    }
+}
+
+/// The SageMaker operations the code calls, without the prefix.
+pub fn called_sagemaker_operations() -> BTreeSet<String> {
+    called_actions()
+        .into_iter()
+        .filter_map(|a| a.strip_prefix("sagemaker:").map(str::to_owned))
+        .collect()
 }
 
 /// The operations `source` calls as `client.<op>()`, in PascalCase, with
@@ -123,16 +151,21 @@ fn actions_called_in(source: &str) -> BTreeSet<String> {
     actions
 }
 
-fn sagemaker_statements() -> Vec<(String, Yaml)> {
+fn statements_of(service: &str) -> Vec<(String, Yaml)> {
+    let prefix = format!("{service}:");
     statements(&template())
         .into_iter()
-        .filter(|(_, s)| strings(&s["Action"]).iter().any(|a| a.starts_with("sagemaker:")))
+        .filter(|(_, s)| strings(&s["Action"]).iter().any(|a| a.starts_with(&prefix)))
         .collect()
+}
+
+fn sagemaker_statements() -> Vec<(String, Yaml)> {
+    statements_of("sagemaker")
 }
 
 #[test]
 fn the_code_calls_the_five_image_version_operations() {
-    let called = called_actions();
+    let called = called_sagemaker_operations();
     let expected: BTreeSet<String> = [
         "CreateImageVersion",
         "DeleteImageVersion",
@@ -148,17 +181,20 @@ fn the_code_calls_the_five_image_version_operations() {
 #[test]
 fn the_policy_grants_exactly_the_actions_the_code_calls() {
     let mut granted = BTreeSet::new();
-    for (owner, statement) in sagemaker_statements() {
-        assert_eq!(statement["Effect"].as_str(), Some("Allow"), "{owner}: {statement:?}");
-        for action in strings(&statement["Action"]) {
-            let name = action
-                .strip_prefix("sagemaker:")
-                .unwrap_or_else(|| panic!("{owner}: {action} shares a statement with SageMaker actions"));
-            assert!(
-                !name.contains('*') && !name.contains('?'),
-                "{owner}: wildcard action {action}"
-            );
-            granted.insert(name.to_owned());
+    for service in ["sagemaker", "lambda"] {
+        for (owner, statement) in statements_of(service) {
+            assert_eq!(statement["Effect"].as_str(), Some("Allow"), "{owner}: {statement:?}");
+            for action in strings(&statement["Action"]) {
+                assert!(
+                    action.starts_with(&format!("{service}:")),
+                    "{owner}: {action} shares a statement with {service} actions"
+                );
+                assert!(
+                    !action.contains('*') && !action.contains('?'),
+                    "{owner}: wildcard action {action}"
+                );
+                granted.insert(action);
+            }
         }
     }
     let called = called_actions();
@@ -229,6 +265,27 @@ fn no_statement_in_the_template_allows_every_action_or_every_resource_for_sagema
             );
         }
     }
+}
+
+#[test]
+fn the_function_may_invoke_itself_only() {
+    let statements = statements_of("lambda");
+    assert!(!statements.is_empty(), "the template grants the hand-off");
+    for (owner, statement) in statements {
+        for resource in strings(&statement["Resource"]) {
+            assert!(
+                resource.ends_with(":function:${AWS::StackName}-provider")
+                    || resource.ends_with(":function:${AWS::StackName}-provider:*"),
+                "{owner}: {resource} is not the function itself"
+            );
+        }
+    }
+    let function = &template()["Resources"]["Function"]["Properties"]["FunctionName"];
+    assert_eq!(
+        function.as_str(),
+        Some("${AWS::StackName}-provider"),
+        "the name the ARNs are built from"
+    );
 }
 
 #[test]

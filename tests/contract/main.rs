@@ -15,6 +15,7 @@ mod create;
 mod delete;
 mod existing_version;
 mod faults;
+mod hand_off;
 mod hostile;
 mod least_privilege;
 mod load;

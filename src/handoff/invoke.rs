@@ -1,0 +1,98 @@
+//! The hand-off itself: an asynchronous `Invoke` (`InvocationType=Event`) of
+//! the function ARN this invocation was invoked as, qualifier included.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use aws_config::Region;
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
+
+use crate::aws::AwsConfig;
+
+/// Why a request could not be handed on; the Reason of its FAILED answer.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HandOffError {
+    #[error("the runtime gave no function ARN to invoke")]
+    NoFunctionArn,
+    #[error("Lambda Invoke of {function} failed: {code}: {message}")]
+    Invoke {
+        function: String,
+        code: String,
+        message: String,
+    },
+}
+
+/// Lambda clients by region (the function's own, from its ARN).
+pub(crate) struct HandOff {
+    config: AwsConfig,
+    clients: Mutex<HashMap<String, Client>>,
+}
+
+impl HandOff {
+    /// The hand-off, unless `CFN_HAND_OFF` turns it off: then a request
+    /// answers FAILED "timed out" when its invocation's time runs out.
+    pub(crate) fn from_env(config: AwsConfig) -> Option<Self> {
+        let off = std::env::var("CFN_HAND_OFF")
+            .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "false" | "off" | "0" | "no"));
+        (!off).then(|| HandOff {
+            config,
+            clients: Mutex::default(),
+        })
+    }
+
+    /// Queues `payload` as a new invocation of `function_arn`. Never logs
+    /// the payload: it holds the ResponseURL.
+    pub(crate) async fn invoke(&self, function_arn: &str, payload: Vec<u8>) -> Result<(), HandOffError> {
+        if function_arn.is_empty() {
+            return Err(HandOffError::NoFunctionArn);
+        }
+        let client = self.client(function_arn).await;
+        client
+            .invoke()
+            .function_name(function_arn)
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(payload))
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| {
+                let (code, message) = match &e {
+                    SdkError::ServiceError(context) => (
+                        context.err().code().unwrap_or("Unknown").to_owned(),
+                        context.err().message().unwrap_or("(no message)").to_owned(),
+                    ),
+                    _ => ("NoResponse".to_owned(), DisplayErrorContext(&e).to_string()),
+                };
+                HandOffError::Invoke {
+                    function: function_arn.to_owned(),
+                    code,
+                    message,
+                }
+            })
+    }
+
+    async fn client(&self, function_arn: &str) -> Client {
+        let config = self.config.get().await;
+        // arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]
+        let region = function_arn
+            .split(':')
+            .nth(3)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned);
+        let key = region.clone().unwrap_or_default();
+        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        clients
+            .entry(key)
+            .or_insert_with(|| {
+                let mut conf = aws_sdk_lambda::config::Builder::from(config);
+                if let Some(region) = region {
+                    conf = conf.region(Region::new(region));
+                }
+                Client::from_conf(conf.build())
+            })
+            .clone()
+    }
+}

@@ -1,0 +1,171 @@
+//! Requests longer than one invocation. Near its deadline, a request still
+//! waiting on SageMaker (for CREATED, for the version to be gone, for the
+//! image to be free) goes on in a fresh asynchronous invocation of the same
+//! function, carrying the event and a continuation record. The whole chain is
+//! bounded by the resource's `ServiceTimeout`, measured from the first receipt.
+//!
+//! The next link runs the lifecycle again from the start: every step of it is
+//! idempotent (`ClientToken` = `RequestId`), so it finds the version where the
+//! last link left it and never creates a second one.
+
+mod invoke;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub(crate) use invoke::HandOff;
+
+use crate::lifecycle::ProgressState;
+
+/// The event's top-level field that carries the record from link to link.
+const RECORD: &str = "SageMakerImageVersionContinuation";
+
+/// CloudFormation's wait when the resource sets no `ServiceTimeout`.
+const DEFAULT_SERVICE_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// A guard rail against a chain that never ends, whatever the timeouts say.
+pub(crate) const MAX_HAND_OFFS: u32 = 100;
+
+/// What one link tells the next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Record {
+    /// When the first link received the request, in epoch milliseconds.
+    first_received_ms: u64,
+    hand_offs: u32,
+    /// The version the request made or acts on, when one exists.
+    version_arn: Option<String>,
+    /// What the last link was waiting for, for the logs and the Reason.
+    waiting_for: Option<String>,
+}
+
+/// A request's life across invocations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Chain {
+    first_received: SystemTime,
+    pub(crate) hand_offs: u32,
+    pub(crate) service_timeout: Duration,
+    /// The version an earlier link made or acted on.
+    pub(crate) version_arn: Option<String>,
+}
+
+impl Chain {
+    /// The chain `event` belongs to: the record of an earlier link, or a new
+    /// one received `now`.
+    pub(crate) fn of(event: &Value, now: SystemTime) -> Self {
+        let record = event
+            .get(RECORD)
+            .and_then(|r| serde_json::from_value::<Record>(r.clone()).ok());
+        Chain {
+            first_received: record
+                .as_ref()
+                .map_or(now, |r| UNIX_EPOCH + Duration::from_millis(r.first_received_ms)),
+            hand_offs: record.as_ref().map_or(0, |r| r.hand_offs),
+            service_timeout: service_timeout(event),
+            version_arn: record.and_then(|r| r.version_arn),
+        }
+    }
+
+    /// How long the chain may still work, at `now`: until a safe margin
+    /// before `ServiceTimeout` from the first receipt, so that the FAILED
+    /// "timed out" answer reaches CloudFormation before it gives up.
+    pub(crate) fn time_left(&self, now: SystemTime) -> Duration {
+        let margin = (self.service_timeout / 10).clamp(Duration::from_secs(2), Duration::from_secs(60));
+        let answer_by = self.first_received + self.service_timeout.saturating_sub(margin);
+        answer_by.duration_since(now).unwrap_or_default()
+    }
+
+    pub(crate) fn can_hand_off(&self) -> bool {
+        self.hand_offs < MAX_HAND_OFFS
+    }
+
+    /// The event for the next link: `event` with the record of this one.
+    pub(crate) fn next_event(&self, event: &Value, progress: &ProgressState) -> Vec<u8> {
+        let record = Record {
+            first_received_ms: self
+                .first_received
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_millis() as u64,
+            hand_offs: self.hand_offs + 1,
+            version_arn: progress.version_arn.clone().or_else(|| self.version_arn.clone()),
+            waiting_for: progress.waiting_for.as_ref().map(ToString::to_string),
+        };
+        let mut next = event.clone();
+        next[RECORD] = serde_json::to_value(record).expect("a plain struct");
+        serde_json::to_vec(&next).expect("JSON from JSON")
+    }
+}
+
+/// The resource's `ServiceTimeout` (seconds, as a string or a number, 1 to
+/// 3600), else CloudFormation's default of an hour.
+fn service_timeout(event: &Value) -> Duration {
+    let seconds = match event.get("ResourceProperties").and_then(|p| p.get("ServiceTimeout")) {
+        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+        Some(Value::Number(n)) => n.as_u64(),
+        _ => None,
+    };
+    seconds
+        .filter(|s| (1..=3600).contains(s))
+        .map_or(DEFAULT_SERVICE_TIMEOUT, Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn event(service_timeout: Value) -> Value {
+        json!({"RequestId": "r", "ResourceProperties": {"ServiceTimeout": service_timeout}})
+    }
+
+    #[test]
+    fn service_timeout_bounds_the_chain_with_a_safe_margin() {
+        let now = SystemTime::now();
+        let chain = Chain::of(&event(json!("30")), now);
+        assert_eq!(chain.service_timeout, Duration::from_secs(30));
+        assert_eq!(chain.time_left(now), Duration::from_secs(27));
+        let hour = Chain::of(&event(json!(3600)), now);
+        assert_eq!(hour.time_left(now), Duration::from_secs(3540));
+    }
+
+    #[test]
+    fn without_a_valid_service_timeout_the_chain_has_an_hour() {
+        for value in [Value::Null, json!("soon"), json!(0), json!(7200)] {
+            assert_eq!(
+                Chain::of(&event(value), SystemTime::now()).service_timeout,
+                DEFAULT_SERVICE_TIMEOUT
+            );
+        }
+    }
+
+    #[test]
+    fn the_next_link_keeps_the_first_receipt_and_counts_the_hand_off() {
+        let first = SystemTime::now() - Duration::from_secs(100);
+        let chain = Chain::of(&event(json!("300")), first);
+        let progress = ProgressState {
+            version_arn: Some("arn:aws:sagemaker:us-east-1:1:image-version/i/3".into()),
+            ..ProgressState::default()
+        };
+        let next: Value = serde_json::from_slice(&chain.next_event(&event(json!("300")), &progress)).unwrap();
+        let resumed = Chain::of(&next, SystemTime::now());
+        assert_eq!(resumed.hand_offs, 1);
+        assert_eq!(resumed.version_arn, progress.version_arn);
+        let left = resumed.time_left(SystemTime::now());
+        assert!(
+            left <= Duration::from_secs(170) && left > Duration::from_secs(168),
+            "{left:?}"
+        );
+        assert_eq!(next["RequestId"], "r", "the event itself travels on");
+    }
+
+    #[test]
+    fn the_chain_stops_handing_off_at_the_guard_rail() {
+        let mut chain = Chain::of(&event(Value::Null), SystemTime::now());
+        chain.hand_offs = MAX_HAND_OFFS;
+        assert!(!chain.can_hand_off());
+    }
+}
