@@ -4,7 +4,7 @@ SHELL := /bin/bash
 BIN := sagemaker-image-version
 EVENT ?= events/create.json
 
-.PHONY: help demo test rust-tests lint check-format templates cdk cargo-lambda-smoke tools watch invoke package bench
+.PHONY: help demo test rust-tests lint check-format templates cdk cdk-framework cargo-lambda-smoke tools watch invoke package bench
 
 help:
 	@echo "make demo     Create -> Update -> Delete against the local SageMaker stand-in, printing each answer"
@@ -21,7 +21,7 @@ demo:
 	cargo build --workspace --bins
 	target/debug/standins demo --function target/debug/$(BIN)
 
-test: check-format lint rust-tests cargo-lambda-smoke templates cdk
+test: check-format lint rust-tests cargo-lambda-smoke templates cdk cdk-framework
 
 check-format:
 	cargo fmt --all -- --check
@@ -40,6 +40,11 @@ templates: tools
 
 cdk: tools
 	scripts/cdk-check.sh
+
+# CDK's own Provider framework runtime driving the binary; its receiver
+# listens on 443, as the framework PUTs there (root, or CAP_NET_BIND_SERVICE).
+cdk-framework: tools
+	scripts/cdk-framework-test.sh
 
 cargo-lambda-smoke: tools
 	scripts/cargo-lambda-smoke.sh

@@ -4,13 +4,15 @@
 # table. Fails only on functional errors (an answer missing or wrong), never
 # on timing.
 #
-#   BENCH_SHORT=1  fewer iterations (CI: keeps the bench working, < 2 min
-#                  after the builds)
+#   BENCH_SHORT=1  fewer iterations, on the debug build (CI: keeps the bench
+#                  working without a release build; its figures are not the
+#                  release's)
 #   BUILD=1        also time a clean `scripts/package.sh`, in its own target
 #                  dir (target/bench-clean), removed afterwards
 #
-# The function is the release artifact of scripts/package.sh (incremental: a
-# no-op when up to date), so the release profile is compiled once for both.
+# Otherwise the function is the release artifact of scripts/package.sh
+# (incremental: a no-op when up to date), so the release profile is compiled
+# once for both.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -47,22 +49,33 @@ fi
 # 3. The function's package, and the bench tool. The tool gets its own target
 #    dir and a quick release profile (no LTO): the stand-ins it runs must be
 #    optimised, but it must not rebuild the function's artifacts.
-echo "bench: building the function's package (release) and the bench tool" >&2
-package="$("${ROOT}/scripts/package.sh" 2>>"${log}")" || { cat "${log}" >&2; exit 1; }
-binary="$(sed -n 's/^binary //p' <<<"${package}")"
-zip="$(sed -n 's/^zip //p' <<<"${package}")"
-run env CARGO_TARGET_DIR="${ROOT}/target/bench-tool" CARGO_PROFILE_RELEASE_LTO=false \
-  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo build --release -p bench
+if [[ "${BENCH_SHORT:-0}" == 1 ]]; then
+  # CI keeps the bench working on the debug build the tests made: a release
+  # build of the same code would double CI's time. Its figures say so.
+  echo "bench: short mode on the debug build (figures are not the release's)" >&2
+  run cargo build --workspace --bins
+  binary="${ROOT}/target/debug/sagemaker-image-version"
+  zip="${OUT}/debug-bootstrap.zip"
+  rm -f "${zip}"
+  run "${VENV}/bin/python" -m zipfile -c "${zip}" "${binary}"
+  bench="${ROOT}/target/debug/bench"
+else
+  echo "bench: building the function's package (release) and the bench tool" >&2
+  package="$("${ROOT}/scripts/package.sh" 2>>"${log}")" || { cat "${log}" >&2; exit 1; }
+  binary="$(sed -n 's/^binary //p' <<<"${package}")"
+  zip="$(sed -n 's/^zip //p' <<<"${package}")"
+  run env CARGO_TARGET_DIR="${ROOT}/target/bench-tool" CARGO_PROFILE_RELEASE_LTO=false \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo build --release -p bench
+  bench="${ROOT}/target/bench-tool/release/bench"
+fi
 
-# 4. The Python handler's package: handler.py alone (boto3 is part of
-#    Lambda's Python runtime).
 py_zip="${OUT}/baseline-handler.zip"
 rm -f "${py_zip}"
 run "${VENV}/bin/python" -m zipfile -c "${py_zip}" "${ROOT}/bench/baseline/handler.py"
 site="$(echo "${VENV}"/lib/python3*/site-packages)"
 
 # 5. The bench itself.
-exec "${ROOT}/target/bench-tool/release/bench" \
+exec "${bench}" \
   --function "${binary}" \
   --function-zip "${zip}" \
   --baseline "${ROOT}/bench/baseline/bootstrap" \
