@@ -50,6 +50,8 @@ pub(crate) enum OnChange {
     Metadata(Member),
     /// Read at Create only: removing it later changes nothing, changing it FAILS.
     CreateOnly,
+    /// Bounds how long a request may take, across hand-offs (`handoff`).
+    BoundsTheRequest,
     Nothing,
 }
 
@@ -166,7 +168,7 @@ pub(crate) const ALL: [Property; 14] = [
         name: "ServiceTimeout",
         kind: Kind::SetByCloudFormation,
         required: false,
-        on_change: OnChange::Nothing,
+        on_change: OnChange::BoundsTheRequest,
     },
 ];
 
@@ -251,6 +253,7 @@ mod tests {
                     OnChange::Replacement => "replacement",
                     OnChange::InPlace | OnChange::Metadata(_) => "in place",
                     OnChange::CreateOnly => "Create only",
+                    OnChange::BoundsTheRequest => "bounds how long a request may take",
                     OnChange::Nothing => "accepted, not used",
                 };
                 assert!(
