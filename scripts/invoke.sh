@@ -32,5 +32,11 @@ if ! listening "${ADDR[invoke]}"; then
 fi
 "${STANDINS}" clear-answers || exit 1
 set_invoke_cmd "${event}"
+if [[ "${PROVIDER_FRAMEWORK:-}" == cdk ]]; then
+  # Provider mode: the function's return value (or its error) is the answer
+  # CDK's framework reads; it PUTs nothing.
+  "${INVOKE_CMD[@]}"
+  exit
+fi
 "${INVOKE_CMD[@]}" >/dev/null
 exec "${STANDINS}" answer "${event}"

@@ -105,6 +105,8 @@ set_watch_cmd() {
   local env_file="${TARGET_DIR}/local/function.env"
   mkdir -p "${TARGET_DIR}/local"
   "${STANDINS}" env >"${env_file}"
+  # Provider mode for `make watch PROVIDER_FRAMEWORK=cdk`.
+  [[ -z "${PROVIDER_FRAMEWORK:-}" ]] || echo "PROVIDER_FRAMEWORK=${PROVIDER_FRAMEWORK}" >>"${env_file}"
   WATCH_CMD=("${CARGO_LAMBDA}" lambda watch --invoke-address 127.0.0.1 --invoke-port "${INVOKE_PORT}"
     --env-file "${env_file}" --package "${FUNCTION_BIN}" --bin "${FUNCTION_BIN}")
 }

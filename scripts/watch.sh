@@ -18,6 +18,11 @@
 # the events of events/ expect a fresh stand-in, so restart this script to
 # replay them from the start (in order: `target/debug/standins events`).
 # Ctrl-C stops both processes.
+# HANDOFF=1 runs the function under the stand-ins' own Lambda Invoke API
+# instead (cargo lambda watch cannot take the asynchronous invoke a hand-off
+# makes), with a 10 s timeout and 25 s builds: `make invoke` then shows a
+# Create answered after two hand-offs. PROVIDER_FRAMEWORK=cdk runs it as CDK's
+# Provider framework handler: `make invoke` prints what it returns.
 # Usage (from anywhere): scripts/watch.sh
 set -euo pipefail
 
@@ -31,6 +36,17 @@ build_binaries
 load_addrs
 require_free_ports
 
+if [[ "${HANDOFF:-0}" == 1 ]]; then
+  # cargo lambda watch cannot take an asynchronous (Event) invoke: it answers
+  # only once the function returns, and the function is busy handing off. The
+  # stand-ins' own Lambda Invoke API can, with real deadlines: the function
+  # runs under it with a short timeout, and builds outlast it.
+  echo "watch: HANDOFF=1: the function under the stand-ins' Lambda on ${ADDR[invoke]} (timeout ${FUNCTION_TIMEOUT_MS:-10000} ms, builds ${CREATE_DELAY_MS:-25000} ms)"
+  "${STANDINS}" serve --lambda "${ADDR[invoke]}" --function "${TARGET_DIR}/debug/${FUNCTION_BIN}" \
+    --function-timeout-ms "${FUNCTION_TIMEOUT_MS:-10000}" \
+    --create-delay-ms "${CREATE_DELAY_MS:-25000}" --delete-delay-ms "${DELETE_DELAY_MS:-1000}"
+  exit
+fi
 mkdir -p "${TARGET_DIR}/local"
 trap stop_groups EXIT
 trap 'exit 130' INT

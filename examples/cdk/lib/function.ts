@@ -87,6 +87,22 @@ export class ImageVersionFunction extends Construct {
       applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
       systemLogLevelV2: lambda.SystemLogLevel.INFO,
     });
+
+    // Answering CloudFormation itself, the function hands a request longer
+    // than one invocation to a new invocation of itself: it may invoke itself,
+    // nothing else. A policy of its own, not the role's: the function depends
+    // on its role, and this policy on the function's ARN.
+    if (props.framework === 'cloudformation') {
+      new iam.Policy(this, 'HandOff', {
+        roles: [role],
+        statements: [
+          new iam.PolicyStatement({
+            actions: ['lambda:InvokeFunction'],
+            resources: [this.function.functionArn, `${this.function.functionArn}:*`],
+          }),
+        ],
+      });
+    }
   }
 }
 

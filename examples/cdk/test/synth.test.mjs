@@ -169,7 +169,7 @@ for (const [mode, fnId] of [
   ['direct', directId],
   ['provider', handlerId],
 ]) {
-  test(`the ${mode} function's role grants exactly the five SageMaker actions, on images and image versions only, and its log group`, () => {
+  test(`the ${mode} function's role grants exactly the five SageMaker actions on images and image versions, its log group, and (direct) invoking itself`, () => {
     const fn = resources[fnId];
     const roleId = fn.Properties.Role['Fn::GetAtt'][0];
     const role = resources[roleId];
@@ -194,6 +194,22 @@ for (const [mode, fnId] of [
     const logs = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('logs:')));
     assert.deepEqual(logs.flatMap((s) => asArray(s.Action)).sort(), ['logs:CreateLogStream', 'logs:PutLogEvents']);
     assert.deepEqual(logs.flatMap((s) => asArray(s.Resource)), [getAtt(fn.Properties.LoggingConfig.LogGroup.Ref, 'Arn')]);
+
+    // The hand-off: the direct function may invoke itself, the provider's none.
+    const lambdaActions = actions.filter((a) => a.startsWith('lambda:'));
+    const others = actions.filter((a) => !/^(sagemaker|logs|lambda):/.test(a));
+    assert.deepEqual(others, [], 'no other service');
+    if (mode === 'direct') {
+      assert.deepEqual(lambdaActions, ['lambda:InvokeFunction']);
+      const invoked = statements
+        .filter((s) => asArray(s.Action).includes('lambda:InvokeFunction'))
+        .flatMap((s) => asArray(s.Resource))
+        .map((r) => JSON.stringify(r));
+      assert.equal(invoked.length, 2);
+      assert.ok(invoked.every((r) => r.includes(`"${fnId}"`)), `itself only: ${invoked}`);
+    } else {
+      assert.deepEqual(lambdaActions, []);
+    }
 
     const sagemakerResources = statements
       .filter((s) => asArray(s.Action).some((a) => a.startsWith('sagemaker:')))
