@@ -9,6 +9,7 @@
 //! and says whether the work is done.
 
 use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::cloudformation::provider::CloudFormationCustomResourceRequest;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -36,6 +37,25 @@ struct Handover {
     physical_resource_id: Option<String>,
     /// `onEvent` finished the work: `isComplete` has nothing to ask.
     complete: bool,
+    /// When `onEvent` ran, in epoch milliseconds.
+    #[serde(default)]
+    started_ms: u64,
+}
+
+/// How long after `onEvent` an `isComplete` gives up (`PROVIDER_GIVE_UP_SECONDS`,
+/// which the construct sets a little under the framework's `totalTimeout`):
+/// then the request FAILS with a Reason, and a replacement's new version is
+/// deleted, before the framework's own timeout would answer for it and leave
+/// that version behind.
+fn give_up_after() -> Option<Duration> {
+    std::env::var("PROVIDER_GIVE_UP_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
+fn epoch_ms(at: SystemTime) -> u64 {
+    at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
 }
 
 /// Why the request FAILED: the framework sends this message to CloudFormation.
@@ -54,21 +74,23 @@ impl From<Failed> for Diagnostic {
 
 pub(crate) struct Provider<R> {
     engine: Arc<Engine<R>>,
+    give_up_after: Option<Duration>,
 }
 
 impl Provider<SdkRegions> {
     pub(crate) fn from_env() -> Arc<Self> {
-        Provider::new(SdkRegions::new(crate::aws::AwsConfig::default()))
+        Provider::new(SdkRegions::new(crate::aws::AwsConfig::default()), give_up_after())
     }
 }
 
 impl<R: Regions + 'static> Provider<R> {
-    pub(crate) fn new(regions: R) -> Arc<Self> {
+    pub(crate) fn new(regions: R, give_up_after: Option<Duration>) -> Arc<Self> {
         Arc::new(Provider {
             engine: Arc::new(Engine {
                 regions,
                 pacing: Pacing::one_step(),
             }),
+            give_up_after,
         })
     }
 
@@ -77,7 +99,9 @@ impl<R: Regions + 'static> Provider<R> {
         let budget = Budget::from_deadline_ms(context.deadline);
         let (envelope, value) = event::read(payload.get());
         let span = event::span(&envelope);
-        self.step(value, envelope, budget).instrument(span).await
+        // Boxed: inline, the step's future is too deep for the compiler's
+        // layout query once the runtime wraps it.
+        Box::pin(self.step(value, envelope, budget).instrument(span)).await
     }
 
     async fn step(
@@ -106,9 +130,14 @@ impl<R: Regions + 'static> Provider<R> {
                 self.on_event(work, original_id, budget).await
             }
             Some(Handover { complete: true, .. }) => Ok(json!({ "IsComplete": true })),
-            Some(_) => {
+            Some(h) => {
                 info!("isComplete");
-                self.is_complete(work, &envelope, budget).await
+                let started = UNIX_EPOCH + Duration::from_millis(h.started_ms);
+                let give_up = self
+                    .give_up_after
+                    .is_some_and(|after| SystemTime::now().duration_since(started).unwrap_or_default() >= after);
+                self.is_complete(work, &envelope, budget, give_up.then_some(h.physical_resource_id))
+                    .await
             }
         }
     }
@@ -124,6 +153,7 @@ impl<R: Regions + 'static> Provider<R> {
             serde_json::to_value(Handover {
                 physical_resource_id: original_id.clone(),
                 complete,
+                started_ms: epoch_ms(SystemTime::now()),
             })
             .expect("a plain struct")
         };
@@ -152,18 +182,30 @@ impl<R: Regions + 'static> Provider<R> {
         }
     }
 
-    /// One poll of the work `onEvent` started.
-    async fn is_complete(&self, work: Work, envelope: &Envelope, budget: Budget) -> Result<Value, Failed> {
+    /// One poll of the work `onEvent` started. `giving_up` carries the
+    /// request's original id once the step is the last before the framework
+    /// gives up: a step not done then FAILS.
+    async fn is_complete(
+        &self,
+        work: Work,
+        envelope: &Envelope,
+        budget: Budget,
+        giving_up: Option<Option<String>>,
+    ) -> Result<Value, Failed> {
         let progress = Progress::default();
         let properties = work.properties().clone();
+        let not_complete = async |progress: &Progress| match &giving_up {
+            None => Ok(json!({ "IsComplete": false })),
+            Some(original_id) => Err(self.give_up(progress, original_id.as_deref(), &properties).await),
+        };
         match self.engine.run(work, &progress, budget.work_until).await {
             Ended::Done(done) => Ok(json!({
                 "IsComplete": true,
                 "PhysicalResourceId": done.physical_resource_id,
                 "Data": done.data,
             })),
-            Ended::Failed(e) if e.is_pending() => Ok(json!({ "IsComplete": false })),
-            Ended::OutOfTime => Ok(json!({ "IsComplete": false })),
+            Ended::Failed(e) if e.is_pending() => not_complete(&progress).await,
+            Ended::OutOfTime => not_complete(&progress).await,
             Ended::Failed(e) => {
                 // The framework answers the id onEvent gave; a failed version
                 // it does not name would be left behind.
@@ -176,6 +218,29 @@ impl<R: Regions + 'static> Provider<R> {
             }
             Ended::Panicked(detail) => Err(panicked(&detail)),
         }
+    }
+}
+
+impl<R: Regions + 'static> Provider<R> {
+    /// The Reason of a request out of time; a new version that is not the
+    /// request's own (a replacement's) is deleted as far as SageMaker lets us.
+    async fn give_up(&self, progress: &Progress, original_id: Option<&str>, properties: &Value) -> Failed {
+        let state = progress.snapshot();
+        let mut reason = "timed out: the Provider framework's time for this request ran out".to_owned();
+        if let Some(waiting) = &state.waiting_for {
+            reason += &format!(" waiting for {waiting}");
+        }
+        if let Some(arn) = &state.version_arn {
+            reason += &format!(" (image version {arn})");
+            if original_id.is_some_and(|id| id != arn) {
+                reason += if self.engine.discard(arn, properties).await {
+                    "; the new version is being deleted"
+                } else {
+                    "; the new version is not the resource's: delete it once it leaves CREATING"
+                };
+            }
+        }
+        Failed(reason + "; raise the provider's totalTimeout or retry the stack operation")
     }
 }
 

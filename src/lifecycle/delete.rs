@@ -71,14 +71,20 @@ impl<R: Regions> Lifecycle<'_, R> {
 
     /// A FAILED Update keeps the old id, so CloudFormation never deletes a
     /// version that the Update created and that failed: remove it here, as
-    /// far as SageMaker lets us.
-    pub(crate) async fn discard(&self, arn: &str, image: &str, region: &str) {
+    /// far as SageMaker lets us: whether it is being deleted.
+    pub(crate) async fn discard(&self, arn: &str, image: &str, region: &str) -> bool {
         let Some(version) = ImageVersionArn::parse(arn).map(|a| a.version) else {
-            return;
+            return false;
         };
         match self.regions.api(region).await.delete(image, version).await {
-            Ok(()) => info!(version_arn = arn, "failed replacement version deleted"),
-            Err(e) => warn!(version_arn = arn, error = %e, "failed replacement version left in place"),
+            Ok(()) => {
+                info!(version_arn = arn, "version nobody answers for deleted");
+                true
+            }
+            Err(e) => {
+                warn!(version_arn = arn, error = %e, "version nobody answers for left in place");
+                false
+            }
         }
     }
 }

@@ -95,11 +95,11 @@ impl<R: Regions + 'static> Engine<R> {
         }
     }
 
-    /// Deletes a version that failed and that no answer names, as far as
-    /// SageMaker lets us.
-    pub(crate) async fn discard(&self, arn: &str, properties: &Value) {
+    /// Deletes a version that no answer names, as far as SageMaker lets us:
+    /// whether it is being deleted.
+    pub(crate) async fn discard(&self, arn: &str, properties: &Value) -> bool {
         let Some(parsed) = ImageVersionArn::parse(arn) else {
-            return;
+            return false;
         };
         let image = parsed.image_name_for(properties.get("ImageName").and_then(Value::as_str));
         let progress = Progress::default();
@@ -108,7 +108,7 @@ impl<R: Regions + 'static> Engine<R> {
             pacing: &self.pacing,
             progress: &progress,
         };
-        lifecycle.discard(arn, image, &parsed.region).await;
+        lifecycle.discard(arn, image, &parsed.region).await
     }
 
     async fn lifecycle(&self, work: Work, progress: &Progress) -> Result<Done, LifecycleError> {

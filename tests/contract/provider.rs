@@ -164,3 +164,23 @@ impl Harness {
         done["PhysicalResourceId"].as_str().unwrap().to_owned()
     }
 }
+
+#[tokio::test]
+async fn a_replacement_still_building_when_the_provider_gives_up_fails_naming_its_new_version() {
+    let h = Harness::start_with(&[("PROVIDER_FRAMEWORK", "cdk"), ("PROVIDER_GIVE_UP_SECONDS", "1")]).await;
+    let created = h.create_ok_through_provider().await;
+    h.sagemaker.set_delays(
+        std::time::Duration::from_secs(3600),
+        std::time::Duration::from_millis(200),
+    );
+    let new = with(
+        props(),
+        json!({"BaseImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:2.0"}),
+    );
+    let event = h.update_event(&created, new, props());
+    let started = call(&h, &event).await.unwrap();
+    assert_eq!(started["PhysicalResourceId"], created);
+    let reason = until_complete(&h, &merged(&event, &started)).await.unwrap_err();
+    assert!(reason.starts_with("timed out"), "{reason}");
+    assert!(reason.contains(&version_arn(2)), "the new version is named: {reason}");
+}

@@ -24,6 +24,8 @@ export interface ImageVersionFunctionProps {
   readonly timeout: Duration;
   /** Default: a name CloudFormation makes up. */
   readonly functionName?: string;
+  /** More environment for the binary. */
+  readonly environment?: Record<string, string>;
 }
 
 /**
@@ -81,6 +83,7 @@ export class ImageVersionFunction extends Construct {
       environment: {
         RUST_LOG: 'info',
         ...(props.framework === 'cdk' ? { PROVIDER_FRAMEWORK: 'cdk' } : {}),
+        ...props.environment,
       },
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,

@@ -12,6 +12,9 @@ export const USER_HANDLER_TIMEOUT = Duration.minutes(5);
 export const QUERY_INTERVAL = Duration.seconds(20);
 /** How long the waiter asks before onTimeout answers FAILED (the framework allows 1 h at most). */
 export const TOTAL_TIMEOUT = Duration.minutes(40);
+
+/** When the binary's isComplete gives up: two polls before the waiter's totalTimeout. */
+export const GIVE_UP = Duration.seconds(TOTAL_TIMEOUT.toSeconds() - 2 * QUERY_INTERVAL.toSeconds());
 /**
  * What CloudFormation must wait, at least, for an answer through the framework:
  * one onEvent, the waiter's total timeout, and its last isComplete.
@@ -43,6 +46,10 @@ export class ImageVersionProvider extends Construct {
     const handler = new ImageVersionFunction(this, 'Handler', {
       framework: 'cdk',
       timeout: USER_HANDLER_TIMEOUT,
+      // isComplete gives up two polls before the waiter does: it can then
+      // fail with a Reason and delete a replacement's new version, which the
+      // framework's own timeout would leave behind.
+      environment: { PROVIDER_GIVE_UP_SECONDS: String(GIVE_UP.toSeconds()) },
     }).function;
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: handler,

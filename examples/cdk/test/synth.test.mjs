@@ -99,6 +99,13 @@ test('the waiter asks isComplete every 10 s to 1 min, for at most 1 h', () => {
   assert.ok(total >= 15 * 60 && total <= ONE_HOUR, `total timeout ${total} s`);
 });
 
+test("the handler's isComplete gives up two polls before the waiter does", () => {
+  const retry = waiterRetry();
+  const giveUp = Number(env(handler).PROVIDER_GIVE_UP_SECONDS);
+  assert.equal(giveUp, retry.IntervalSeconds * retry.MaxAttempts - 2 * retry.IntervalSeconds);
+  assert.equal(env(direct).PROVIDER_GIVE_UP_SECONDS, undefined);
+});
+
 test('versions are wired both ways: through the provider by default, directly when given a ServiceToken', () => {
   assert.equal(customs.length, 3);
   assert.deepEqual(throughProvider.map(([id]) => id).sort(), ['AdoptedImageVersion', 'ImageVersion']);
