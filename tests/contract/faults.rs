@@ -109,8 +109,10 @@ async fn transient_cell(op: &str, fault: Fault) {
 }
 
 /// A hang longer than the deadline: one FAILED "timed out" answer before it.
+/// Without hand-offs: a hang while polling counts as waiting on SageMaker,
+/// and would go on in a new invocation (`hand_off::`).
 async fn hang_cell(op: &str) {
-    let h = harness().await;
+    let h = Harness::start_with(&[("AWS_MAX_ATTEMPTS", "1"), ("CFN_HAND_OFF", "false")]).await;
     let (answer, started, kept_id) = run_cell(&h, op, Fault::Hang, 1, Deadline::In(SHORT)).await;
     answer.assert_failed_with("timed out");
     let took = answer.put.at.duration_since(started);
