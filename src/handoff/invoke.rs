@@ -3,14 +3,21 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
 use aws_config::Region;
+use aws_config::retry::RetryConfig;
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 
 use crate::aws::AwsConfig;
+
+/// The longest wait between tries of the hand-off's `Invoke`: the hand-off
+/// has only the answer's reserve (under a second on a short timeout), and a
+/// failure must be answered with its cause rather than "no answer in time".
+const HAND_OFF_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Why a request could not be handed on; the Reason of its FAILED answer.
 #[derive(Debug, thiserror::Error)]
@@ -87,7 +94,10 @@ impl HandOff {
         clients
             .entry(key)
             .or_insert_with(|| {
-                let mut conf = aws_sdk_lambda::config::Builder::from(config);
+                let retries = RetryConfig::standard()
+                    .with_initial_backoff(HAND_OFF_BACKOFF)
+                    .with_max_backoff(HAND_OFF_BACKOFF);
+                let mut conf = aws_sdk_lambda::config::Builder::from(config).retry_config(retries);
                 if let Some(region) = region {
                     conf = conf.region(Region::new(region));
                 }
