@@ -2,6 +2,7 @@
 //! SageMaker stand-in and the response receiver, all on loopback; and the
 //! template properties and events the suites send it.
 
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -9,7 +10,10 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use standins::local::{REGION, SECRET_ACCESS_KEY, SESSION_TOKEN, function_env};
 use standins::sagemaker::{ACCOUNT_ID, image_version_arn};
-use standins::{Deadline, FunctionProcess, LambdaApi, Outcome, ResponseReceiver, RuntimeApi, SageMakerStandIn};
+use standins::{
+    Deadline, FunctionProcess, LambdaApi, Listen, Outcome, ResponseReceiver, RuntimeApi, SageMakerStandIn,
+    StandInConfig,
+};
 
 use crate::answer::Answer;
 
@@ -68,6 +72,30 @@ pub fn version_arn(n: u32) -> String {
     image_version_arn(REGION, IMAGE, n)
 }
 
+/// Where the stand-ins the function calls listen: each on a free loopback
+/// port, plain http unless given an https `Listen` (`TestCa::listen`).
+#[derive(Clone, Debug)]
+pub struct Listens {
+    pub sagemaker: Listen,
+    pub receiver: Listen,
+    pub lambda: Listen,
+}
+
+/// A free port on loopback.
+pub fn any_port() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+impl Default for Listens {
+    fn default() -> Self {
+        Listens {
+            sagemaker: any_port().into(),
+            receiver: any_port().into(),
+            lambda: any_port().into(),
+        }
+    }
+}
+
 pub struct Harness {
     pub sagemaker: SageMakerStandIn,
     pub receiver: ResponseReceiver,
@@ -78,6 +106,7 @@ pub struct Harness {
     pub function: FunctionProcess,
     env: Vec<(String, String)>,
     timeout: Duration,
+    lambda_listen: Listen,
 }
 
 impl Harness {
@@ -93,7 +122,14 @@ impl Harness {
     /// A function whose invocations last `timeout` when Lambda starts them
     /// (the hand-offs), with `extra_env` set over its local environment.
     pub async fn start_timed(timeout: Duration, extra_env: &[(&str, &str)]) -> Self {
-        let sagemaker = SageMakerStandIn::start().await;
+        Self::start_on(Listens::default(), timeout, extra_env).await
+    }
+
+    /// [`Harness::start_timed`] with the stand-ins listening as `listens` says.
+    pub async fn start_on(listens: Listens, timeout: Duration, extra_env: &[(&str, &str)]) -> Self {
+        let sagemaker = SageMakerStandIn::start_on(listens.sagemaker, StandInConfig::default())
+            .await
+            .expect("cannot start the SageMaker stand-in");
         sagemaker.add_image(IMAGE);
         sagemaker.set_delays(Duration::from_millis(300), Duration::from_millis(200));
         let mut env = function_env(&sagemaker.endpoint());
@@ -102,7 +138,10 @@ impl Harness {
             env.retain(|(k, _)| k != key);
             env.push((key.to_string(), value.to_string()));
         }
-        Self::with_function(sagemaker, ResponseReceiver::start().await, env, timeout).await
+        let receiver = ResponseReceiver::start_on(listens.receiver)
+            .await
+            .expect("cannot start the response receiver");
+        Self::with_function(sagemaker, receiver, env, timeout, listens.lambda).await
     }
 
     /// Another instance of the function (its own Runtime API and process, the
@@ -114,6 +153,7 @@ impl Harness {
             self.receiver.clone(),
             self.env.clone(),
             self.timeout,
+            self.lambda_listen.clone(),
         )
         .await
     }
@@ -123,9 +163,13 @@ impl Harness {
         receiver: ResponseReceiver,
         env: Vec<(String, String)>,
         timeout: Duration,
+        lambda_listen: Listen,
     ) -> Self {
         let runtime = RuntimeApi::start().await;
-        let lambda = LambdaApi::start(&runtime).await.with_timeout(timeout);
+        let lambda = LambdaApi::start_on(lambda_listen.clone(), &runtime)
+            .await
+            .expect("cannot start the Lambda stand-in")
+            .with_timeout(timeout);
         let mut env = env;
         env.push(lambda.endpoint_env());
         let bin = Path::new(env!("CARGO_BIN_EXE_sagemaker-image-version"));
@@ -139,6 +183,7 @@ impl Harness {
             function,
             env,
             timeout,
+            lambda_listen,
         }
     }
 
@@ -191,6 +236,25 @@ impl Harness {
             "the function must return Ok to Lambda: {outcome:?}"
         );
         self.answer_to(event["RequestId"].as_str().unwrap()).await
+    }
+
+    /// Invokes as CloudFormation does, with the function's whole timeout, and
+    /// waits for the one answer, however many invocations the request takes.
+    pub async fn invoke_timed(&self, event: &Value) -> Answer {
+        let payload = serde_json::to_vec(event).unwrap();
+        let first = self.invoke_raw(payload, Deadline::In(self.timeout)).await;
+        assert!(first.is_response(), "the function must return Ok to Lambda: {first:?}");
+        self.answer_within(event["RequestId"].as_str().unwrap(), Duration::from_secs(60))
+            .await
+    }
+
+    /// The requests handed on to a new invocation (asynchronous invokes).
+    pub fn hand_offs(&self) -> usize {
+        self.lambda
+            .invokes()
+            .iter()
+            .filter(|i| i.invocation_type == "Event")
+            .count()
     }
 
     /// Creates a version through the function and returns its SUCCESS answer.

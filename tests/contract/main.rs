@@ -21,4 +21,5 @@ mod least_privilege;
 mod load;
 mod provider;
 mod secrets;
+mod tls;
 mod update;
