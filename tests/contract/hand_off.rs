@@ -8,10 +8,9 @@
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use serde_json::{Value, json};
+use serde_json::json;
 use standins::{Deadline, LambdaFault};
 
-use crate::answer::Answer;
 use crate::harness::{Harness, IMAGE, props, version_arn, with};
 
 /// The function's timeout in these tests: every invocation, the first
@@ -22,34 +21,16 @@ async fn harness() -> Harness {
     Harness::start_timed(TIMEOUT, &[]).await
 }
 
-/// Sends `event` as CloudFormation does and waits for its one answer.
-async fn invoke(h: &Harness, event: Value) -> Answer {
-    let id = event["RequestId"].as_str().unwrap().to_owned();
-    let first = h
-        .invoke_raw(serde_json::to_vec(&event).unwrap(), Deadline::In(TIMEOUT))
-        .await;
-    assert!(first.is_response(), "Ok to Lambda");
-    h.answer_within(&id, Duration::from_secs(60)).await
-}
-
-fn hand_offs(h: &Harness) -> usize {
-    h.lambda
-        .invokes()
-        .iter()
-        .filter(|i| i.invocation_type == "Event")
-        .count()
-}
-
 #[tokio::test]
 async fn a_build_three_times_the_function_timeout_answers_success_once_after_hand_offs() {
     let h = harness().await;
     h.sagemaker.set_delays(TIMEOUT * 3, Duration::from_millis(200));
     let event = h.create_event(props());
-    let answer = invoke(&h, event.clone()).await;
+    let answer = h.invoke_timed(&event).await;
     answer.assert_success();
     answer.assert_well_formed(&event);
     assert_eq!(answer.physical_id(), version_arn(1));
-    assert!(hand_offs(&h) >= 2, "{} hand-offs", hand_offs(&h));
+    assert!(h.hand_offs() >= 2, "{} hand-offs", h.hand_offs());
     assert_eq!(h.sagemaker.versions(IMAGE).len(), 1, "no second version");
     for invoke in h.lambda.invokes() {
         assert!(
@@ -70,9 +51,9 @@ async fn a_rollback_delete_arriving_while_the_version_is_creating_deletes_it_onc
     while h.sagemaker.version(IMAGE, 1).is_none() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let answer = invoke(&h, h.delete_event(&version_arn(1), props())).await;
+    let answer = h.invoke_timed(&h.delete_event(&version_arn(1), props())).await;
     answer.assert_success();
-    assert!(hand_offs(&h) >= 1, "the Delete waited across invocations");
+    assert!(h.hand_offs() >= 1, "the Delete waited across invocations");
     assert!(h.sagemaker.version(IMAGE, 1).is_none());
     building.await.unwrap();
 }
@@ -87,7 +68,12 @@ async fn twenty_versions_of_one_image_created_at_once_all_succeed() {
         instances.push(h.another_instance().await);
     }
     let started = Instant::now();
-    let answers = join_all(instances.iter().map(|i| invoke(i, i.create_event(props())))).await;
+    let answers = join_all(
+        instances
+            .iter()
+            .map(|i| async { i.invoke_timed(&i.create_event(props())).await }),
+    )
+    .await;
     let mut arns: Vec<String> = answers
         .iter()
         .map(|a| {
@@ -99,7 +85,7 @@ async fn twenty_versions_of_one_image_created_at_once_all_succeed() {
     arns.dedup();
     assert_eq!(arns.len(), 20, "20 versions, one each");
     assert_eq!(h.sagemaker.versions(IMAGE).len(), 20);
-    let handed_on: usize = instances.iter().map(hand_offs).sum();
+    let handed_on: usize = instances.iter().map(Harness::hand_offs).sum();
     assert!(handed_on > 0, "the queue outlasted one invocation");
     println!("20 versions in {:?}, {handed_on} hand-offs", started.elapsed());
 }
@@ -111,7 +97,7 @@ async fn a_version_that_never_becomes_ready_fails_once_before_service_timeout() 
         .set_delays(Duration::from_secs(3600), Duration::from_millis(200));
     let event = h.create_event(with(props(), json!({"ServiceTimeout": "30"})));
     let started = Instant::now();
-    let answer = invoke(&h, event).await;
+    let answer = h.invoke_timed(&event).await;
     let took = answer.put.at - started;
     answer.assert_failed_with("ServiceTimeout (30s)");
     assert!(
@@ -123,7 +109,7 @@ async fn a_version_that_never_becomes_ready_fails_once_before_service_timeout() 
         "worked until near ServiceTimeout: {took:?}"
     );
     assert_eq!(answer.physical_id(), version_arn(1), "the rollback Delete removes it");
-    assert!(hand_offs(&h) >= 5, "{} hand-offs", hand_offs(&h));
+    assert!(h.hand_offs() >= 5, "{} hand-offs", h.hand_offs());
 }
 
 #[tokio::test]
@@ -132,7 +118,7 @@ async fn a_denied_hand_off_answers_failed_at_once_naming_the_cause() {
     h.sagemaker
         .set_delays(Duration::from_secs(60), Duration::from_millis(200));
     h.lambda.fail_next(1, LambdaFault::AccessDenied);
-    let answer = invoke(&h, h.create_event(props())).await;
+    let answer = h.invoke_timed(&h.create_event(props())).await;
     answer
         .assert_failed_with("AccessDeniedException")
         .assert_failed_with("lambda:InvokeFunction");
@@ -148,10 +134,10 @@ async fn a_replacement_that_outlasts_one_invocation_succeeds_and_orphans_nothing
         props(),
         json!({"BaseImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:2.0"}),
     );
-    let answer = invoke(&h, h.update_event(&old, new, props())).await;
+    let answer = h.invoke_timed(&h.update_event(&old, new, props())).await;
     answer.assert_success();
     assert_eq!(answer.physical_id(), version_arn(2));
-    assert!(hand_offs(&h) >= 1);
+    assert!(h.hand_offs() >= 1);
     let versions: Vec<u32> = h.sagemaker.versions(IMAGE).iter().map(|v| v.version).collect();
     assert_eq!(
         versions,
@@ -165,7 +151,7 @@ async fn a_redelivered_link_creates_no_second_version_and_answers_the_same() {
     let h = harness().await;
     h.sagemaker.set_delays(TIMEOUT * 2, Duration::from_millis(200));
     let event = h.create_event(props());
-    let answer = invoke(&h, event.clone()).await;
+    let answer = h.invoke_timed(&event).await;
     answer.assert_success();
     let link = h
         .lambda
