@@ -7,7 +7,7 @@ use crate::sizes::Package;
 
 pub const USAGE: &str = "usage: bench --function BIN --function-zip ZIP --baseline BOOTSTRAP \
 --baseline-handler PY --baseline-zip ZIP --baseline-venv DIR --baseline-site-packages DIR \
-[--build-seconds S]   (BENCH_SHORT=1: short mode)";
+[--build-seconds S]   (BENCH_SHORT=1: short mode; CFN_HAND_OFF is passed to the function in the queue)";
 
 #[derive(Debug)]
 pub struct Args {
@@ -20,6 +20,9 @@ pub struct Args {
     baseline_site_packages: PathBuf,
     pub build_seconds: Option<f64>,
     pub short: bool,
+    /// `CFN_HAND_OFF` as the bench got it, for the function in the queue:
+    /// `false` measures the function as it was before hand-offs.
+    hand_off: Option<String>,
 }
 
 impl Args {
@@ -47,6 +50,7 @@ impl Args {
                 .map(|s| s.parse().map_err(|_| format!("--build-seconds: not a number: {s}")))
                 .transpose()?,
             short: std::env::var("BENCH_SHORT").is_ok_and(|v| !v.is_empty() && v != "0"),
+            hand_off: std::env::var("CFN_HAND_OFF").ok(),
         };
         match get.keys().next() {
             Some(unknown) => Err(format!("unknown argument {unknown}")),
@@ -64,6 +68,14 @@ impl Args {
                 zip: self.function_zip.clone(),
             },
         }
+    }
+
+    /// What the queue's function gets on top of the Rust subject's environment.
+    pub fn queue_env(&self) -> Vec<(String, String)> {
+        self.hand_off
+            .iter()
+            .map(|v| ("CFN_HAND_OFF".to_owned(), v.clone()))
+            .collect()
     }
 
     /// The baseline's `bootstrap` finds `python3` on PATH: the venv's first.

@@ -17,7 +17,7 @@ pub async fn measure(subject: &Subject, starts: usize) -> Result<ColdStart> {
     let mut samples = Vec::with_capacity(starts);
     for _ in 0..starts {
         let runtime = RuntimeApi::start().await;
-        let function = harness::spawn(subject, &runtime, &sagemaker)?;
+        let function = harness::spawn(subject, &runtime, &sagemaker, &[])?;
         let first_poll = harness::wait_polling(subject, &runtime, &function).await?;
         samples.push(first_poll - function.spawned_at());
         function.kill();

@@ -63,7 +63,7 @@ impl Stage {
         sagemaker.set_delays(Duration::ZERO, Duration::ZERO);
         let receiver = ResponseReceiver::start().await;
         let runtime = RuntimeApi::start().await;
-        let function = spawn(subject, &runtime, &sagemaker)?;
+        let function = spawn(subject, &runtime, &sagemaker, &[])?;
         wait_polling(subject, &runtime, &function).await?;
         Ok(Stage {
             sagemaker,
@@ -114,12 +114,17 @@ impl Stage {
     }
 
     pub fn events(&self) -> Events<'_> {
-        Events { stage: self }
+        Events::new(&self.receiver)
     }
 }
 
-/// Starts the function with the environment both subjects get.
-pub fn spawn(subject: &Subject, runtime: &RuntimeApi, sagemaker: &SageMakerStandIn) -> Result<FunctionProcess> {
+/// Starts the function with the environment both subjects get, plus `extra`.
+pub fn spawn(
+    subject: &Subject,
+    runtime: &RuntimeApi,
+    sagemaker: &SageMakerStandIn,
+    extra: &[(String, String)],
+) -> Result<FunctionProcess> {
     let mut envs: Vec<(String, String)> = [
         ("AWS_ENDPOINT_URL_SAGEMAKER", sagemaker.endpoint().as_str()),
         ("AWS_REGION", "us-east-1"),
@@ -132,7 +137,7 @@ pub fn spawn(subject: &Subject, runtime: &RuntimeApi, sagemaker: &SageMakerStand
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
-    envs.extend(subject.envs.iter().cloned());
+    envs.extend(subject.envs.iter().chain(extra).cloned());
     FunctionProcess::try_spawn(&subject.program, runtime, &envs)
         .map_err(|e| format!("{}: cannot start {}: {e}", subject.name, subject.program.display()))
 }
@@ -149,9 +154,10 @@ pub async fn wait_polling(subject: &Subject, runtime: &RuntimeApi, function: &Fu
     })
 }
 
-/// CloudFormation events for [`IMAGE`], each with a new RequestId.
+/// CloudFormation events for [`IMAGE`], each with a new RequestId, answered
+/// to one receiver.
 pub struct Events<'a> {
-    stage: &'a Stage,
+    receiver: &'a ResponseReceiver,
 }
 
 /// Properties of the version: `revision` changes the release notes and adds
@@ -177,7 +183,11 @@ pub fn properties(revision: u32) -> Value {
     })
 }
 
-impl Events<'_> {
+impl<'a> Events<'a> {
+    pub fn new(receiver: &'a ResponseReceiver) -> Events<'a> {
+        Events { receiver }
+    }
+
     fn base(&self, request_type: &str) -> Value {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
@@ -185,7 +195,7 @@ impl Events<'_> {
         json!({
             "RequestType": request_type,
             "ServiceToken": standins::runtime_api::FUNCTION_ARN,
-            "ResponseURL": self.stage.receiver.response_url(&request_id),
+            "ResponseURL": self.receiver.response_url(&request_id),
             "StackId": standins::receiver::STACK_ARN,
             "RequestId": request_id,
             "ResourceType": "Custom::SageMakerImageVersion",

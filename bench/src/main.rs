@@ -9,15 +9,17 @@ mod harness;
 mod latency;
 mod memory;
 mod overhead;
+mod queue;
 mod sizes;
 mod stats;
 mod table;
 
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use args::Args;
 use harness::Subject;
+use queue::QueuePlan;
 use table::Table;
 
 /// A functional error: the bench stops and `make bench` fails.
@@ -30,6 +32,7 @@ pub struct Plan {
     pub invocations: usize,
     pub create_delay_secs: u64,
     pub latency_samples: usize,
+    pub queue: QueuePlan,
 }
 
 impl Plan {
@@ -40,6 +43,12 @@ impl Plan {
                 invocations: 50,
                 create_delay_secs: 1,
                 latency_samples: 2,
+                // Enough to keep the queue and its hand-offs working in CI.
+                queue: QueuePlan {
+                    sizes: &[3],
+                    build: Duration::from_secs(1),
+                    timeout: Duration::from_secs(3),
+                },
             }
         } else {
             Plan {
@@ -47,6 +56,15 @@ impl Plan {
                 invocations: 2000,
                 create_delay_secs: 3,
                 latency_samples: 5,
+                // A build fits in one invocation (4 s of work in a 5 s
+                // timeout), as a real one of minutes fits in 15: the queue
+                // of 30-60 s outlasts a dozen invocations, as 20 real builds
+                // outlast one hour.
+                queue: QueuePlan {
+                    sizes: &[10, 20],
+                    build: Duration::from_secs(3),
+                    timeout: Duration::from_secs(5),
+                },
             }
         }
     }
@@ -89,10 +107,15 @@ async fn run(args: Args) -> Result<()> {
     let (rust, python) = (args.rust(), args.python());
     let rust_figures = measure(&rust, plan).await?;
     let python_figures = measure(&python, plan).await?;
+    let queues = queue::measure(&rust, plan.queue, &args.queue_env()).await?;
     let table = Table::new(&rust_figures, &python_figures, args.build_seconds);
     println!("{}", table.render(plan, args.short));
+    println!("{}", queues.render());
     eprintln!("bench: done in {:.0} s", started.elapsed().as_secs_f64());
-    Ok(())
+    match queues.problems().as_slice() {
+        [] => Ok(()),
+        problems => Err(problems.join("\n")),
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,7 +1,6 @@
 //! The one table `make bench` prints: each figure for Rust and Python and
 //! their ratio.
 
-use std::fmt::Write;
 use std::time::Duration;
 
 use crate::calls;
@@ -152,7 +151,7 @@ impl Table {
         });
     }
 
-    /// A Markdown table (readable as it is, pasted into BENCHMARKS.md as it is).
+    /// The table in Markdown.
     pub fn render(&self, plan: Plan, short: bool) -> String {
         let header = Row {
             figure: format!(
@@ -166,40 +165,49 @@ impl Table {
             python: "Python".into(),
             ratio: "Rust/Python".into(),
         };
-        let width = |cell: fn(&Row) -> &String| {
-            self.rows
-                .iter()
-                .chain([&header])
-                .map(|r| cell(r).chars().count())
-                .max()
-                .unwrap_or(0)
-        };
-        let widths = [
-            width(|r| &r.figure),
-            width(|r| &r.rust),
-            width(|r| &r.python),
-            width(|r| &r.ratio),
-        ];
-        let mut out = String::new();
-        let mut line = |cells: [&str; 4]| {
-            let padded: Vec<String> = cells
-                .iter()
-                .zip(widths)
-                .map(|(c, w)| format!("{c}{}", " ".repeat(w - c.chars().count())))
-                .collect();
-            let _ = writeln!(out, "| {} |", padded.join(" | "));
-        };
-        line([&header.figure, &header.rust, &header.python, &header.ratio]);
-        let rules = widths.map(|w| "-".repeat(w));
-        line([&rules[0], &rules[1], &rules[2], &rules[3]]);
-        for r in &self.rows {
-            line([&r.figure, &r.rust, &r.python, &r.ratio]);
-        }
-        out
+        let rows = [&header]
+            .into_iter()
+            .chain(&self.rows)
+            .map(|r| vec![r.figure.clone(), r.rust.clone(), r.python.clone(), r.ratio.clone()]);
+        markdown(&rows.collect::<Vec<_>>())
     }
 }
 
-fn duration(d: Duration) -> String {
+/// A Markdown table, the first row its header, each column padded to its
+/// widest cell (readable as it is, pasted into BENCHMARKS.md as it is).
+pub fn markdown(rows: &[Vec<String>]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|cell| cell.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        let padded: Vec<String> = widths
+            .iter()
+            .enumerate()
+            .map(|(c, w)| {
+                let cell = cells.get(c).map_or("", String::as_str);
+                format!("{cell}{}", " ".repeat(w - cell.chars().count()))
+            })
+            .collect();
+        format!("| {} |\n", padded.join(" | "))
+    };
+    let mut out = String::new();
+    for (i, row) in rows.iter().enumerate() {
+        out.push_str(&line(row));
+        if i == 0 {
+            out.push_str(&line(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>()));
+        }
+    }
+    out
+}
+
+pub fn duration(d: Duration) -> String {
     let ms = d.as_secs_f64() * 1000.0;
     match ms {
         m if m >= 10_000.0 => format!("{:.1} s", m / 1000.0),
@@ -222,7 +230,7 @@ fn bytes(b: u64) -> String {
 }
 
 /// `rust / python` to two significant digits; `-` when Python's is zero.
-fn ratio(rust: f64, python: f64) -> String {
+pub fn ratio(rust: f64, python: f64) -> String {
     if python == 0.0 {
         return "-".into();
     }
@@ -248,5 +256,11 @@ mod tests {
         assert_eq!(duration(Duration::from_micros(1500)), "1.50 ms");
         assert_eq!(duration(Duration::from_millis(3500)), "3.50 s");
         assert_eq!(bytes(3 * 1024 * 1024), "3.0 MiB");
+    }
+
+    #[test]
+    fn markdown_pads_each_column_to_its_widest_cell() {
+        let rows = [["a", "bb"], ["ccc", "d"]].map(|r| r.map(String::from).to_vec());
+        assert_eq!(markdown(&rows), "| a   | bb |\n| --- | -- |\n| ccc | d  |\n");
     }
 }
