@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{Value, json};
-use standins::arbitrary::{self, regex};
+use standins::arbitrary::{self, holds_null, regex};
 
 use super::answer::{Answer as CfnAnswer, MAX_BODY_BYTES as MAX};
 use super::event::{self, Envelope};
@@ -22,16 +22,6 @@ const MARK: &str = " [...]";
 
 fn valid_properties() -> Value {
     json!({"ImageName": "test-image", "BaseImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:1.0"})
-}
-
-/// Whether a JSON value holds a `null` anywhere.
-fn holds_null(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Array(items) => items.iter().any(holds_null),
-        Value::Object(map) => map.values().any(holds_null),
-        _ => false,
-    }
 }
 
 // --- Answers ---

@@ -60,24 +60,6 @@ impl<R: Regions> Lifecycle<'_, R> {
         properties: &Value,
         old_properties: &Value,
     ) -> Result<Done, LifecycleError> {
-        let updated = self
-            .update_or_replace(request_id, physical_id, properties, old_properties)
-            .await;
-        if let Err(LifecycleError::CreateFailed { arn, image, region, .. }) = &updated
-            && arn != physical_id
-        {
-            self.discard(arn, image, region).await;
-        }
-        updated
-    }
-
-    async fn update_or_replace(
-        &self,
-        request_id: &str,
-        physical_id: &str,
-        properties: &Value,
-        old_properties: &Value,
-    ) -> Result<Done, LifecycleError> {
         let props = ImageVersionProperties::parse(properties)?;
         // Old properties were accepted once; if they no longer parse, the
         // physical id alone decides what changed.
@@ -95,7 +77,10 @@ impl<R: Regions> Lifecycle<'_, R> {
         let region = self.region_of(&props).await?;
         let Some(arn) = held else {
             info!(physical_id, "the resource has no image version yet");
-            return self.create_or_adopt(request_id, &props, &region).await;
+            return match props.existing_version() {
+                Some(version) => self.adopt(&props, &region, version).await,
+                None => self.replace(request_id, &props, &region).await,
+            };
         };
         let mut changed = match &old {
             Some(old) => props.replacement_reasons(old, &self.regions.default_region().await?),
@@ -109,7 +94,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         }
         if !changed.is_empty() {
             info!(changed = ?changed, "replacement: creating a new version, the old one is left for CloudFormation's cleanup");
-            return self.create_version(request_id, &props, &region).await;
+            return self.replace(request_id, &props, &region).await;
         }
         if let Some(old) = &old {
             let removed = props.metadata.removed_since(&old.metadata);
@@ -121,6 +106,21 @@ impl<R: Regions> Lifecycle<'_, R> {
             }
         }
         self.update_in_place(request_id, &props, &arn, &region).await
+    }
+
+    /// A new version for an Update. A FAILED Update keeps the old id, so a
+    /// new version that fails is removed here: nothing else would.
+    async fn replace(
+        &self,
+        request_id: &str,
+        props: &ImageVersionProperties,
+        region: &str,
+    ) -> Result<Done, LifecycleError> {
+        let created = self.create_version(request_id, props, region).await;
+        if let Err(LifecycleError::CreateFailed { arn, image, region, .. }) = &created {
+            self.discard(arn, image, region).await;
+        }
+        created
     }
 
     async fn region_of(&self, props: &ImageVersionProperties) -> Result<String, NoRegion> {
@@ -199,7 +199,7 @@ impl<R: Regions> Lifecycle<'_, R> {
             Ok(state) => state,
             Err(e) if e.kind == ErrorKind::NotFound => {
                 warn!(version_arn = %arn_text, "the version no longer exists: creating it again");
-                return self.create_version(request_id, props, region).await;
+                return self.replace(request_id, props, region).await;
             }
             Err(e) => return Err(e.into()),
         };
@@ -208,7 +208,7 @@ impl<R: Regions> Lifecycle<'_, R> {
             VersionStatus::Creating => self.wait_created(&api, image, region, arn.version, &arn_text).await?,
             other => {
                 warn!(version_arn = %arn_text, status = ?other, "the version is unusable: creating a new one");
-                return self.create_version(request_id, props, region).await;
+                return self.replace(request_id, props, region).await;
             }
         };
         self.converge(&api, props, &state).await?;

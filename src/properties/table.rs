@@ -55,121 +55,70 @@ pub(crate) enum OnChange {
     Nothing,
 }
 
-const fn metadata(name: &'static str, kind: Kind, member: Member) -> Property {
+/// The SDK member of a metadata property: the builder setter and the output
+/// getter share its name, on both write operations; its wire form is a
+/// string (`text`), an SDK enum (`enum`) or a boolean (`bool`).
+macro_rules! member {
+    ($member:ident, text) => {
+        Member {
+            on_create: |r, v| r.$member(v),
+            on_update: |r, v| r.$member(v),
+            read: |out| out.$member().map(str::to_owned),
+        }
+    };
+    ($member:ident, enum) => {
+        Member {
+            on_create: |r, v| r.$member(v.into()),
+            on_update: |r, v| r.$member(v.into()),
+            read: |out| out.$member().map(|v| v.as_str().to_owned()),
+        }
+    };
+    ($member:ident, bool) => {
+        Member {
+            on_create: |r, v| r.$member(v == "true"),
+            on_update: |r, v| r.$member(v == "true"),
+            read: |out| out.$member().map(|v| v.to_string()),
+        }
+    };
+}
+
+const fn property(name: &'static str, kind: Kind, required: bool, on_change: OnChange) -> Property {
     Property {
         name,
         kind,
-        required: false,
-        on_change: OnChange::Metadata(member),
+        required,
+        on_change,
     }
 }
 
+const fn metadata(name: &'static str, kind: Kind, member: Member) -> Property {
+    property(name, kind, false, OnChange::Metadata(member))
+}
+
 pub(crate) const ALL: [Property; 14] = [
-    Property {
-        name: IMAGE_NAME,
-        kind: Kind::ImageName,
-        required: true,
-        on_change: OnChange::Replacement,
-    },
-    Property {
-        name: BASE_IMAGE,
-        kind: Kind::Text { max: 255 },
-        required: true,
-        on_change: OnChange::Replacement,
-    },
-    Property {
-        name: REGION,
-        kind: Kind::Region,
-        required: false,
-        on_change: OnChange::Replacement,
-    },
-    Property {
-        name: "Aliases",
-        kind: Kind::AliasList,
-        required: false,
-        on_change: OnChange::InPlace,
-    },
-    metadata(
-        "Horovod",
-        Kind::Boolean,
-        Member {
-            on_create: |r, v| r.horovod(v == "true"),
-            on_update: |r, v| r.horovod(v == "true"),
-            read: |out| out.horovod().map(|v| v.to_string()),
-        },
-    ),
-    metadata(
-        "JobType",
-        Kind::OneOf(JobType::values),
-        Member {
-            on_create: |r, v| r.job_type(v.into()),
-            on_update: |r, v| r.job_type(v.into()),
-            read: |out| out.job_type().map(|v| v.as_str().to_owned()),
-        },
-    ),
-    metadata(
-        "MLFramework",
-        Kind::NameAndVersion,
-        Member {
-            on_create: |r, v| r.ml_framework(v),
-            on_update: |r, v| r.ml_framework(v),
-            read: |out| out.ml_framework().map(str::to_owned),
-        },
-    ),
-    metadata(
-        "ProgrammingLang",
-        Kind::NameAndVersion,
-        Member {
-            on_create: |r, v| r.programming_lang(v),
-            on_update: |r, v| r.programming_lang(v),
-            read: |out| out.programming_lang().map(str::to_owned),
-        },
-    ),
-    metadata(
-        "Processor",
-        Kind::OneOf(Processor::values),
-        Member {
-            on_create: |r, v| r.processor(v.into()),
-            on_update: |r, v| r.processor(v.into()),
-            read: |out| out.processor().map(|v| v.as_str().to_owned()),
-        },
-    ),
-    metadata(
-        "ReleaseNotes",
-        Kind::Text { max: 255 },
-        Member {
-            on_create: |r, v| r.release_notes(v),
-            on_update: |r, v| r.release_notes(v),
-            read: |out| out.release_notes().map(str::to_owned),
-        },
-    ),
+    property(IMAGE_NAME, Kind::ImageName, true, OnChange::Replacement),
+    property(BASE_IMAGE, Kind::Text { max: 255 }, true, OnChange::Replacement),
+    property(REGION, Kind::Region, false, OnChange::Replacement),
+    property("Aliases", Kind::AliasList, false, OnChange::InPlace),
+    metadata("Horovod", Kind::Boolean, member!(horovod, bool)),
+    metadata("JobType", Kind::OneOf(JobType::values), member!(job_type, enum)),
+    metadata("MLFramework", Kind::NameAndVersion, member!(ml_framework, text)),
+    metadata("ProgrammingLang", Kind::NameAndVersion, member!(programming_lang, text)),
+    metadata("Processor", Kind::OneOf(Processor::values), member!(processor, enum)),
+    metadata("ReleaseNotes", Kind::Text { max: 255 }, member!(release_notes, text)),
     metadata(
         "VendorGuidance",
         Kind::OneOf(VendorGuidance::values),
-        Member {
-            on_create: |r, v| r.vendor_guidance(v.into()),
-            on_update: |r, v| r.vendor_guidance(v.into()),
-            read: |out| out.vendor_guidance().map(|v| v.as_str().to_owned()),
-        },
+        member!(vendor_guidance, enum),
     ),
-    Property {
-        name: EXISTING_VERSION,
-        kind: Kind::VersionNumber,
-        required: false,
-        on_change: OnChange::CreateOnly,
-    },
-    Property {
-        name: "ServiceToken",
-        kind: Kind::SetByCloudFormation,
-        required: false,
-        on_change: OnChange::Nothing,
-    },
-    Property {
-        name: "ServiceTimeout",
-        kind: Kind::SetByCloudFormation,
-        required: false,
-        on_change: OnChange::BoundsTheRequest,
-    },
+    property(EXISTING_VERSION, Kind::VersionNumber, false, OnChange::CreateOnly),
+    property("ServiceToken", Kind::SetByCloudFormation, false, OnChange::Nothing),
+    property(
+        "ServiceTimeout",
+        Kind::SetByCloudFormation,
+        false,
+        OnChange::BoundsTheRequest,
+    ),
 ];
 
 const fn count(set_by_cloudformation: bool) -> usize {

@@ -143,3 +143,13 @@ pub fn event(property_names: &'static [&'static str], valid: Value) -> impl Stra
             Value::Object(event)
         })
 }
+
+/// Whether a JSON value holds a `null` anywhere: no answer may.
+pub fn holds_null(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Array(items) => items.iter().any(holds_null),
+        Value::Object(map) => map.values().any(holds_null),
+        _ => false,
+    }
+}

@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 use standins::Put;
+use standins::arbitrary::holds_null;
 
 #[derive(Debug, Clone)]
 pub struct Answer {
@@ -65,14 +66,5 @@ impl Answer {
         assert_eq!(self.put.header("content-length"), Some(length.as_str()));
         assert_eq!(self.put.header("content-type").unwrap_or_default(), "");
         assert!(self.put.header("transfer-encoding").is_none());
-    }
-}
-
-fn holds_null(value: &Value) -> bool {
-    match value {
-        Value::Null => true,
-        Value::Array(items) => items.iter().any(holds_null),
-        Value::Object(map) => map.values().any(holds_null),
-        _ => false,
     }
 }
