@@ -184,3 +184,54 @@ async fn a_replacement_still_building_when_the_provider_gives_up_fails_naming_it
     assert!(reason.starts_with("timed out"), "{reason}");
     assert!(reason.contains(&version_arn(2)), "the new version is named: {reason}");
 }
+
+/// The events of `events/provider/` (`make invoke PROVIDER_FRAMEWORK=cdk`),
+/// in order, return what the README's table says.
+#[tokio::test]
+async fn the_provider_events_return_what_the_readme_says() {
+    let h = provider().await;
+    h.sagemaker.add_image(standins::local::DEMO_IMAGE);
+    let arn = |n| standins::local::demo_version_arn(n);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events/provider");
+    let event = |name: &str| -> Value {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).expect("the event file");
+        serde_json::from_str(&text).expect("JSON")
+    };
+    let started = call(&h, &event("on-event-create")).await.unwrap();
+    assert_eq!(started["PhysicalResourceId"], arn(1));
+    let done = until_complete(&h, &event("is-complete-create")).await.unwrap();
+    assert_eq!(done["PhysicalResourceId"], arn(1));
+    assert_eq!(done["Data"]["Version"], "1");
+
+    let in_place = call(&h, &event("on-event-update-in-place")).await.unwrap();
+    assert_eq!(in_place["PhysicalResourceId"], arn(1));
+    assert_eq!(in_place["SageMakerImageVersion"]["Complete"], true);
+    assert_eq!(
+        call(&h, &event("is-complete-update-in-place")).await.unwrap(),
+        json!({"IsComplete": true})
+    );
+
+    let replacing = call(&h, &event("on-event-update-replacement")).await.unwrap();
+    assert_eq!(
+        replacing["PhysicalResourceId"],
+        arn(1),
+        "the old id until the new version is complete"
+    );
+    let replaced = until_complete(&h, &event("is-complete-update-replacement"))
+        .await
+        .unwrap();
+    assert_eq!(replaced["PhysicalResourceId"], arn(2));
+
+    let deleting = call(&h, &event("on-event-delete")).await.unwrap();
+    assert_eq!(deleting["PhysicalResourceId"], arn(1));
+    until_complete(&h, &event("is-complete-delete")).await.unwrap();
+    assert!(h.sagemaker.version(standins::local::DEMO_IMAGE, 1).is_none());
+
+    let reason = call(&h, &event("on-event-bad-input")).await.unwrap_err();
+    assert!(reason.contains("Aliasses"), "{reason}");
+
+    h.sagemaker.clear_calls();
+    let marker = call(&h, &event("on-event-delete-marker")).await.unwrap();
+    assert_eq!(marker["SageMakerImageVersion"]["Complete"], true);
+    assert!(h.sagemaker.calls().is_empty());
+}
