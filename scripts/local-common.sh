@@ -116,6 +116,14 @@ set_watch_cmd() {
 set_invoke_cmd() {
   INVOKE_CMD=("${CARGO_LAMBDA}" lambda invoke --invoke-address 127.0.0.1 --invoke-port "${INVOKE_PORT}"
     --data-file "$1" "${2:-${FUNCTION_BIN}}")
+  if [[ "${HANDOFF:-0}" == 1 ]]; then
+    # The stand-ins' Lambda wants a signed request, as Lambda does: cargo
+    # lambda signs it with the local credentials when told it is remote.
+    local env
+    mapfile -t env < <("${STANDINS}" env)
+    INVOKE_CMD=(env "${env[@]}" "${CARGO_LAMBDA}" lambda invoke --remote
+      --endpoint-url "http://${ADDR[invoke]}" --data-file "$1" "${FUNCTION_BIN}")
+  fi
 }
 
 # start_function LOG: the debug build of the function, under the Runtime API

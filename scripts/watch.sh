@@ -20,8 +20,8 @@
 # Ctrl-C stops both processes.
 # HANDOFF=1 runs the function under the stand-ins' own Lambda Invoke API
 # instead (cargo lambda watch cannot take the asynchronous invoke a hand-off
-# makes), with a 10 s timeout and 25 s builds: `make invoke` then shows a
-# Create answered after two hand-offs. PROVIDER_FRAMEWORK=cdk runs it as CDK's
+# makes), with a 10 s timeout and 25 s builds: `make invoke HANDOFF=1` then
+# shows a Create answered after two hand-offs. PROVIDER_FRAMEWORK=cdk runs it as CDK's
 # Provider framework handler: `make invoke` prints what it returns.
 # Usage (from anywhere): scripts/watch.sh
 set -euo pipefail
