@@ -202,22 +202,13 @@ impl ResponseReceiver {
 
 async fn wait_for(inner: &Shared<State>, request_id: &str, timeout: Duration) -> Option<Put> {
     let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        let notified = inner.changed.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        if let Some(p) = inner
-            .lock()
-            .puts
+    let accepted = |st: &mut State| {
+        st.puts
             .iter()
             .find(|p| p.status == 200 && p.is_for(request_id))
-        {
-            return Some(p.clone());
-        }
-        if tokio::time::timeout_at(deadline, notified).await.is_err() {
-            return None;
-        }
-    }
+            .cloned()
+    };
+    inner.wait_until(Some(deadline), accepted).await
 }
 
 fn s3_error(status: u16, code: &str, message: &str, extra: &str) -> Response<Body> {

@@ -150,19 +150,9 @@ impl RuntimeApi {
     /// queued meanwhile, e.g. by the function invoking itself); returns whether
     /// that happened within `timeout`.
     pub async fn wait_idle(&self, timeout: Duration) -> bool {
-        let shared = self.server.shared();
         let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let notified = shared.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if shared.lock().invocations.iter().all(|i| i.outcome.is_some()) {
-                return true;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return false;
-            }
-        }
+        let idle = |st: &mut State| st.invocations.iter().all(|i| i.outcome.is_some()).then_some(());
+        self.server.shared().wait_until(Some(deadline), idle).await.is_some()
     }
 
     /// [`RuntimeApi::invoke`] with a JSON payload.
@@ -276,21 +266,13 @@ async fn next(inner: &Shared<State>) -> Response<Body> {
         st.polls += 1;
         st.first_poll_at.get_or_insert_with(Instant::now);
     }
-    let pending = loop {
-        let notified = inner.changed.notified();
-        tokio::pin!(notified);
-        notified.as_mut().enable();
-        {
-            let mut st = inner.lock();
-            if let Some(p) = st.queue.pop_front() {
-                st.in_flight.insert(p.id.clone(), p.tx);
-                st.delivered.push(p.id.clone());
-                break (p.id, p.payload, p.deadline);
-            }
-        }
-        notified.await;
+    let next = |st: &mut State| {
+        let p = st.queue.pop_front()?;
+        st.in_flight.insert(p.id.clone(), p.tx);
+        st.delivered.push(p.id.clone());
+        Some((p.id, p.payload, p.deadline))
     };
-    let (id, payload, deadline) = pending;
+    let (id, payload, deadline) = inner.wait_until(None, next).await.expect("no deadline");
     let deadline_ms = match deadline {
         Deadline::In(d) => epoch_ms_now() + d.as_millis() as u64,
         Deadline::AtEpochMs(ms) => ms,

@@ -73,6 +73,29 @@ impl<S> Shared<S> {
         // A panic while holding the lock must not wedge every later test call.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// Waits until `check` finds what it looks for in the state, checking
+    /// again after every change; `None` when `deadline` comes first (never
+    /// with `None` for a deadline).
+    pub(crate) async fn wait_until<T>(
+        &self,
+        deadline: Option<tokio::time::Instant>,
+        mut check: impl FnMut(&mut S) -> Option<T>,
+    ) -> Option<T> {
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            // Registered before the check, so no change between the two is missed.
+            notified.as_mut().enable();
+            if let Some(found) = check(&mut self.lock()) {
+                return Some(found);
+            }
+            match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, notified).await.ok()?,
+                None => notified.await,
+            }
+        }
+    }
 }
 
 /// A running stand-in: its state and its server. Cheap to clone; the server

@@ -77,22 +77,9 @@ impl StepFunctionsStandIn {
 
     /// Waits until at least `count` executions were started; `None` on timeout.
     pub async fn wait_for_executions(&self, count: usize, timeout: Duration) -> Option<Vec<Execution>> {
-        let shared = self.server.shared();
         let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let notified = shared.changed.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            {
-                let st = shared.lock();
-                if st.executions.len() >= count {
-                    return Some(st.executions.clone());
-                }
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return None;
-            }
-        }
+        let started = |st: &mut State| (st.executions.len() >= count).then(|| st.executions.clone());
+        self.server.shared().wait_until(Some(deadline), started).await
     }
 }
 

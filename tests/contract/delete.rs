@@ -59,11 +59,7 @@ async fn delete_when_the_whole_image_is_gone_succeeds() {
     let h = Harness::start().await;
     let id = image_version_arn(REGION, "deleted-image", 4);
     let event = h.delete_event(&id, with(props(), json!({"ImageName": "deleted-image"})));
-    let answer = h.invoke(&event).await;
-    answer.assert_success();
-    assert_eq!(answer.physical_id(), id);
-    let deletes = h.sagemaker.calls_of("DeleteImageVersion");
-    assert_eq!(deletes.len(), 1);
+    let deletes = deleted_once(&h, &event, &id).await;
     assert_eq!(deletes[0].body["ImageName"], "deleted-image");
     assert_eq!(deletes[0].body["Version"], 4);
 }
@@ -129,11 +125,7 @@ async fn delete_sends_the_image_name_from_the_properties_when_it_matches_the_arn
     let id = image_version_arn(REGION, "MyImage", n);
     assert!(id.contains("/myimage/"), "{id}");
     let event = h.delete_event(&id, with(props(), json!({"ImageName": "MyImage"})));
-    let answer = h.invoke(&event).await;
-    answer.assert_success();
-    assert_eq!(answer.physical_id(), id);
-    let deletes = h.sagemaker.calls_of("DeleteImageVersion");
-    assert_eq!(deletes.len(), 1);
+    let deletes = deleted_once(&h, &event, &id).await;
     assert_eq!(deletes[0].body["ImageName"], "MyImage");
     assert!(h.sagemaker.versions("MyImage").is_empty(), "the version is really gone");
 }
@@ -179,4 +171,15 @@ async fn a_delete_that_finds_the_version_already_deleting_waits_for_it_to_go() {
         assert!(answer.put.at >= gone_at, "DELETING is progress, not done");
     }
     assert!(h.sagemaker.versions(IMAGE).is_empty());
+}
+
+/// Sends `event`, a Delete of `id`: SUCCESS keeping `id`, after exactly one
+/// `DeleteImageVersion`, whose calls are returned.
+async fn deleted_once(h: &Harness, event: &serde_json::Value, id: &str) -> Vec<standins::Call> {
+    let answer = h.invoke(event).await;
+    answer.assert_success();
+    assert_eq!(answer.physical_id(), id);
+    let deletes = h.sagemaker.calls_of("DeleteImageVersion");
+    assert_eq!(deletes.len(), 1);
+    deletes
 }

@@ -40,15 +40,7 @@ async fn serve_prints_its_endpoints_and_serves_the_images_given() {
         .unwrap();
     let stdout = child.stdout.take().unwrap();
     let _guard = Kill(child);
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    });
-    let line = tokio::time::timeout(Duration::from_secs(10), line)
-        .await
-        .unwrap()
-        .unwrap();
+    let line = first_line(stdout).await;
     let mut parts = line.split_whitespace();
     let sagemaker = parts.next().unwrap().strip_prefix("sagemaker=").unwrap().to_string();
     let receiver = parts.next().unwrap().strip_prefix("receiver=").unwrap().to_string();
@@ -127,15 +119,7 @@ async fn serve_runs_the_function_behind_the_lambda_api_over_https_and_stops_it_o
     let serve_pid = child.id();
     let (stdout, stderr) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
     let mut serve = Kill(child);
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
-    });
-    let line = tokio::time::timeout(Duration::from_secs(10), line)
-        .await
-        .unwrap()
-        .unwrap();
+    let line = first_line(stdout).await;
     let endpoints: Vec<(&str, &str)> = line
         .split_whitespace()
         .map(|part| part.split_once('=').unwrap())
@@ -193,4 +177,17 @@ fn unknown_arguments_and_a_demo_without_a_function_fail() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--function"));
+}
+
+/// The first line `serve` prints (its endpoints), within 10 s.
+async fn first_line(stdout: std::process::ChildStdout) -> String {
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    });
+    tokio::time::timeout(Duration::from_secs(10), line)
+        .await
+        .expect("serve prints its endpoints")
+        .unwrap()
 }
