@@ -17,12 +17,7 @@ async fn delete_waits_until_the_version_is_gone_then_answers_success() {
     let n = h
         .sagemaker
         .create_version_out_of_band(REGION, IMAGE, BASE_IMAGE, &["latest"]);
-    let id = version_arn(n);
-    let event = h.delete_event(&id, props());
-    let answer = h.invoke(&event).await;
-    answer.assert_success();
-    answer.assert_well_formed(&event);
-    assert_eq!(answer.physical_id(), id);
+    let answer = delete_succeeds(&h, &version_arn(n)).await;
 
     let deletes = h.sagemaker.calls_of("DeleteImageVersion");
     assert_eq!(deletes.len(), 1);
@@ -45,12 +40,7 @@ async fn delete_of_a_version_already_gone_succeeds() {
     let h = Harness::start().await;
     let n = h.sagemaker.create_version_out_of_band(REGION, IMAGE, BASE_IMAGE, &[]);
     assert!(h.sagemaker.delete_version_out_of_band(IMAGE, n));
-    let id = version_arn(n);
-    let event = h.delete_event(&id, props());
-    let answer = h.invoke(&event).await;
-    answer.assert_success();
-    answer.assert_well_formed(&event);
-    assert_eq!(answer.physical_id(), id);
+    delete_succeeds(&h, &version_arn(n)).await;
     assert_eq!(h.sagemaker.count("DeleteImageVersion"), 1);
 }
 
@@ -182,4 +172,15 @@ async fn deleted_once(h: &Harness, event: &serde_json::Value, id: &str) -> Vec<s
     let deletes = h.sagemaker.calls_of("DeleteImageVersion");
     assert_eq!(deletes.len(), 1);
     deletes
+}
+
+/// A Delete of `id` with the usual properties: one well-formed SUCCESS that
+/// keeps `id`.
+async fn delete_succeeds(h: &Harness, id: &str) -> crate::answer::Answer {
+    let event = h.delete_event(id, props());
+    let answer = h.invoke(&event).await;
+    answer.assert_success();
+    answer.assert_well_formed(&event);
+    assert_eq!(answer.physical_id(), id);
+    answer
 }
