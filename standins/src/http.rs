@@ -124,6 +124,11 @@ pub(crate) fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A request header as text, when it is there and is text.
+pub(crate) fn header<'a>(headers: &'a hyper::HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
 pub(crate) fn query_param(query: Option<&str>, name: &str) -> Option<String> {
     query_pairs(query).into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }

@@ -166,10 +166,7 @@ async fn handle(shared: Arc<Shared<State>>, runtime: RuntimeApi, req: Request<In
     if let Err(message) = sigv4::auth_region(req.headers(), "lambda") {
         return error(403, "MissingAuthenticationTokenException", &message);
     }
-    let invocation_type = req
-        .headers()
-        .get("x-amz-invocation-type")
-        .and_then(|v| v.to_str().ok())
+    let invocation_type = http::header(req.headers(), "x-amz-invocation-type")
         .unwrap_or("RequestResponse")
         .to_owned();
     let qualifier = http::query_param(req.uri().query(), "Qualifier");

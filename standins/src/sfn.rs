@@ -96,12 +96,7 @@ async fn handle(shared: Arc<Shared<State>>, req: Request<Incoming>) -> Reply {
     if let Err(message) = sigv4::auth_region(req.headers(), "states") {
         return error("MissingAuthenticationTokenException", &message);
     }
-    let target = req
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_owned();
+    let target = http::header(req.headers(), "x-amz-target").unwrap_or("").to_owned();
     if target != START_EXECUTION {
         return error("UnknownOperationException", &format!("Unknown operation {target}"));
     }

@@ -25,12 +25,7 @@ pub(crate) async fn handle(shared: Arc<Shared<State>>, req: Request<Incoming>) -
         Ok(r) => r,
         Err(message) => return ApiError::new("MissingAuthenticationTokenException", message).reply(),
     };
-    let target = req
-        .headers()
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let target = http::header(req.headers(), "x-amz-target").unwrap_or("").to_owned();
     let operation = target.strip_prefix("SageMaker.").unwrap_or(&target).to_string();
     let body = parse_body(&http::read_body(req.into_body()).await);
 
