@@ -56,38 +56,8 @@ fn key() -> impl Strategy<Value = String> {
     ]
 }
 
-fn leaf() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_filter("JSON numbers are finite", |f| f.is_finite())
-            .prop_map(Value::from),
-        any::<String>().prop_map(Value::String),
-        regex("[a-zA-Z0-9 ._-]{0,80}").prop_map(Value::String),
-        select(vec![
-            "true",
-            "FALSE",
-            "TRAINING",
-            "GPU",
-            "STABLE",
-            "us-east-1",
-            "PyTorch 2.3",
-            ""
-        ])
-        .prop_map(|s| Value::String(s.to_owned())),
-    ]
-}
-
 fn arbitrary_json() -> impl Strategy<Value = Value> {
-    leaf().prop_recursive(4, 64, 8, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec((key(), inner), 0..8).prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
-        ]
-    })
+    arbitrary::json(&NAMES)
 }
 
 /// Property maps: mostly objects keyed by property names.

@@ -58,18 +58,25 @@ fn leaf() -> impl Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
         any::<f64>()
             .prop_filter("finite", |f| f.is_finite())
             .prop_map(Value::from),
         any::<String>().prop_map(Value::String),
-        regex("[a-zA-Z0-9 ._:/-]{0,40}").prop_map(Value::String),
+        regex("[a-zA-Z0-9 ._:/-]{0,80}").prop_map(Value::String),
         select(vec![
             "Create",
             "Update",
             "Delete",
             "test-image",
             "true",
+            "FALSE",
+            "TRAINING",
             "GPU",
+            "STABLE",
+            "us-east-1",
+            "PyTorch 2.3",
+            "",
             "arn:aws:sagemaker:us-east-1:123456789012:image-version/test-image/1",
         ])
         .prop_map(|s| Value::String(s.to_owned())),
