@@ -32,7 +32,7 @@ listening() { (exec 3<>"/dev/tcp/${1%:*}/${1##*:}") 2>/dev/null; }
 # require_free_ports: exits with a clear message when a local address is taken.
 require_free_ports() {
   local name busy=0
-  for name in sagemaker receiver invoke; do
+  for name in sagemaker receiver lambda sfn invoke; do
     if listening "${ADDR[${name}]}"; then
       echo "${SCRIPT_NAME}: ${ADDR[${name}]} (${name}) is already in use." >&2
       busy=1

@@ -73,7 +73,7 @@ impl<R: Regions + 'static> Handler<R> {
                 return;
             }
         };
-        let answer = match payload.and_then(|payload| Ok((event::parse(payload.clone(), &envelope)?, payload))) {
+        let answer = match payload.and_then(|payload| Ok((event::parse(&payload, &envelope)?, payload))) {
             Ok((work, event)) => match self.run(work, &event, &envelope, budget, function_arn).await {
                 Some(answer) => answer,
                 None => return,

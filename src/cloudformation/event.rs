@@ -96,9 +96,9 @@ pub(crate) enum EventError {
 }
 
 /// Stage two: the typed request, once the envelope has been taken.
-pub(crate) fn parse(event: Value, envelope: &Envelope) -> Result<Work, EventError> {
+pub(crate) fn parse(event: &Value, envelope: &Envelope) -> Result<Work, EventError> {
     check_request_type(envelope)?;
-    match serde_json::from_value::<Request>(event).map_err(|e| EventError::Malformed(e.to_string()))? {
+    match Request::deserialize(event).map_err(|e| EventError::Malformed(e.to_string()))? {
         Request::Create(r) => Ok(Work::Create {
             request_id: r.request_id,
             properties: r.resource_properties,
@@ -150,7 +150,7 @@ mod tests {
         event["SomethingNew"] = json!(1);
         let envelope = Envelope::from_value(&event);
         assert_eq!(envelope.request_id, "r-1");
-        assert!(matches!(parse(event, &envelope), Ok(Work::Create { .. })));
+        assert!(matches!(parse(&event, &envelope), Ok(Work::Create { .. })));
     }
 
     #[test]
@@ -171,7 +171,7 @@ mod tests {
         event["RequestType"] = json!("Upsert");
         let envelope = Envelope::from_value(&event);
         assert_eq!(
-            parse(event, &envelope).unwrap_err(),
+            parse(&event, &envelope).unwrap_err(),
             EventError::UnknownRequestType("Upsert".into())
         );
     }
@@ -182,6 +182,6 @@ mod tests {
             "StackId": "s", "LogicalResourceId": "L", "PhysicalResourceId": "p"});
         let envelope = Envelope::from_value(&event);
         assert_eq!(envelope.physical_resource_id.as_deref(), Some("p"));
-        assert!(matches!(parse(event, &envelope), Err(EventError::Malformed(_))));
+        assert!(matches!(parse(&event, &envelope), Err(EventError::Malformed(_))));
     }
 }

@@ -69,9 +69,9 @@ impl<R: Regions> Lifecycle<'_, R> {
         Ok(done)
     }
 
-    /// A FAILED Update keeps the old id, so CloudFormation never deletes a
-    /// version that the Update created and that failed: remove it here, as
-    /// far as SageMaker lets us: whether it is being deleted.
+    /// Deletes a version no answer names (a failed Update's new version: the
+    /// FAILED answer keeps the old id, so CloudFormation never deletes it), as
+    /// far as SageMaker lets us; whether it is being deleted.
     pub(crate) async fn discard(&self, arn: &str, image: &str, region: &str) -> bool {
         let Some(version) = ImageVersionArn::parse(arn).map(|a| a.version) else {
             return false;
