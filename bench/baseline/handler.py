@@ -77,6 +77,16 @@ def wait_created(sm, image, version):
         time.sleep(POLL_SECONDS)
 
 
+def attributes(arn, version, described):
+    return {
+        "Arn": arn,
+        "ImageVersionArn": arn,
+        "ImageArn": described["ImageArn"],
+        "Version": str(version),
+        "ContainerImage": described["ContainerImage"],
+    }
+
+
 def create(event, props):
     region = props.get("Region", session.region_name)
     sm = client(region)
@@ -89,14 +99,7 @@ def create(event, props):
         **metadata(props),
     )["ImageVersionArn"]
     version = int(arn.rsplit("/", 1)[1])
-    described = wait_created(sm, image, version)
-    return arn, {
-        "Arn": arn,
-        "ImageVersionArn": arn,
-        "ImageArn": described["ImageArn"],
-        "Version": str(version),
-        "ContainerImage": described["ContainerImage"],
-    }
+    return arn, attributes(arn, version, wait_created(sm, image, version))
 
 
 def list_aliases(sm, image, version):
@@ -127,13 +130,7 @@ def update(event, props):
     )
     described = sm.describe_image_version(ImageName=props["ImageName"], Version=version)
     arn = event["PhysicalResourceId"]
-    return arn, {
-        "Arn": arn,
-        "ImageVersionArn": arn,
-        "ImageArn": described["ImageArn"],
-        "Version": str(version),
-        "ContainerImage": described["ContainerImage"],
-    }
+    return arn, attributes(arn, version, described)
 
 
 def delete(event, props):
