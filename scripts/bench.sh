@@ -21,14 +21,8 @@ OUT="${ROOT}/target/bench"
 VENV="${ROOT}/.venv-bench"
 mkdir -p "${OUT}"
 
-log="$(mktemp)"
-trap 'rm -f "${log}"' EXIT
-run() {
-  "$@" >>"${log}" 2>&1 && return
-  echo "bench: failed: $*" >&2
-  cat "${log}" >&2
-  exit 1
-}
+# shellcheck source=scripts/quiet-run.sh
+source "${ROOT}/scripts/quiet-run.sh"
 
 # 1. The baseline's venv (boto3, pinned in scripts/requirements/bench.txt).
 "${ROOT}/scripts/python-tools.sh" bench
@@ -61,7 +55,7 @@ if [[ "${BENCH_SHORT:-0}" == 1 ]]; then
   bench="${ROOT}/target/debug/bench"
 else
   echo "bench: building the function's package (release) and the bench tool" >&2
-  package="$("${ROOT}/scripts/package.sh" 2>>"${log}")" || { cat "${log}" >&2; exit 1; }
+  package="$("${ROOT}/scripts/package.sh" 2>>"${RUN_LOG}")" || { cat "${RUN_LOG}" >&2; exit 1; }
   binary="$(sed -n 's/^binary //p' <<<"${package}")"
   zip="$(sed -n 's/^zip //p' <<<"${package}")"
   run env CARGO_TARGET_DIR="${ROOT}/target/bench-tool" CARGO_PROFILE_RELEASE_LTO=false \

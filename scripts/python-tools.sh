@@ -37,14 +37,8 @@ exec 9<"${BASH_SOURCE[0]}"
 flock 9
 up_to_date && exit 0
 
-log="$(mktemp)"
-trap 'rm -f "${log}"' EXIT
-run() {
-  "$@" >>"${log}" 2>&1 && return
-  echo "python-tools: failed: $*" >&2
-  cat "${log}" >&2
-  exit 1
-}
+# shellcheck source=scripts/quiet-run.sh
+source "${ROOT}/scripts/quiet-run.sh"
 
 # No user-level pip configuration that breaks installs into a virtualenv.
 export PIP_USER=0 PIP_REQUIRE_VIRTUALENV=0 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
