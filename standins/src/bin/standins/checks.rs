@@ -226,33 +226,29 @@ mod tests {
 
     use super::*;
 
+    /// A template's IAM role with one policy of `statements` (YAML flow mappings).
+    fn role(statements: &[&str]) -> String {
+        format!(
+            "
+    Type: AWS::IAM::Role
+    Properties:
+      Policies:
+        - PolicyDocument:
+            Statement: [{}]",
+            statements.join(", ")
+        )
+    }
+
     #[test]
     fn granted_actions_are_the_sagemaker_actions_allowed_to_the_function_role() {
-        let template = "
-Resources:
-  FunctionRole:
-    Type: AWS::IAM::Role
-    Properties:
-      Policies:
-        - PolicyDocument:
-            Statement:
-              - Effect: Allow
-                Action: [logs:PutLogEvents, sagemaker:ListAliases]
-                Resource: !GetAtt Log.Arn
-              - Effect: Allow
-                Action: sagemaker:CreateImageVersion
-              - Effect: Deny
-                Action: sagemaker:DeleteImageVersion
-  OtherRole:
-    Type: AWS::IAM::Role
-    Properties:
-      Policies:
-        - PolicyDocument:
-            Statement:
-              - Effect: Allow
-                Action: sagemaker:DeleteImage
-";
-        let granted = granted_actions(template).expect("template");
+        let function_role = role(&[
+            "{Effect: Allow, Action: [logs:PutLogEvents, sagemaker:ListAliases], Resource: !GetAtt Log.Arn}",
+            "{Effect: Allow, Action: sagemaker:CreateImageVersion}",
+            "{Effect: Deny, Action: sagemaker:DeleteImageVersion}",
+        ]);
+        let other_role = role(&["{Effect: Allow, Action: sagemaker:DeleteImage}"]);
+        let template = format!("Resources:\n  FunctionRole:{function_role}\n  OtherRole:{other_role}\n");
+        let granted = granted_actions(&template).expect("template");
         assert_eq!(
             granted,
             BTreeSet::from(["CreateImageVersion".to_owned(), "ListAliases".to_owned()])
