@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::calls;
-use crate::overhead::KINDS;
+use crate::overhead::{KINDS, KindFigures};
 use crate::{Figures, Plan};
 
 struct Row {
@@ -18,79 +18,103 @@ pub struct Table {
     rows: Vec<Row>,
 }
 
+/// One subject's figure, as a cell shows it.
+#[derive(Clone, Copy)]
+enum Amount {
+    Time(Duration),
+    /// Memory as `/proc/PID/status` gives it, in KiB.
+    KiB(u64),
+    Bytes(u64),
+    Count(usize),
+}
+
+use Amount::{Bytes, Count, KiB, Time};
+
+impl Amount {
+    fn cell(self) -> String {
+        match self {
+            Time(d) => duration(d),
+            KiB(k) => bytes(k * 1024),
+            Bytes(b) => bytes(b),
+            Count(n) => n.to_string(),
+        }
+    }
+
+    /// What the ratio divides.
+    fn value(self) -> f64 {
+        match self {
+            Time(d) => d.as_secs_f64(),
+            KiB(n) | Bytes(n) => n as f64,
+            Count(n) => n as f64,
+        }
+    }
+}
+
+/// A row read alike from both subjects: its figure, and where to read it.
+type Read = (&'static str, fn(&Figures) -> Amount);
+
+/// The rows before the per-kind ones.
+const START_UP: [Read; 4] = [
+    ("cold start: spawn → first Runtime API poll (median)", |f| {
+        Time(f.cold_start.median)
+    }),
+    ("memory after init (VmRSS)", |f| KiB(f.overhead.after_init.rss_kib)),
+    ("memory peak over the first half of the invocations (VmHWM)", |f| {
+        KiB(f.overhead.at_half.hwm_kib)
+    }),
+    ("memory peak over all the invocations (VmHWM)", |f| {
+        KiB(f.overhead.after_all.hwm_kib)
+    }),
+];
+
+/// A row read alike from each kind of both subjects.
+type ReadKind = (&'static str, fn(&KindFigures) -> Duration);
+
+/// The per-kind rows: each group for every kind in [`KINDS`] in turn.
+const PER_KIND: [[ReadKind; 2]; 2] = [
+    [
+        ("invoke → response, median", |k| k.median),
+        ("invoke → response, p99", |k| k.p99),
+    ],
+    [
+        ("invoke → first SageMaker call, median", |k| k.to_first_call),
+        ("last SageMaker call → response, median", |k| k.after_last_call),
+    ],
+];
+
+/// The rows between the per-kind ones and the SageMaker calls.
+const WAITING: [Read; 3] = [
+    ("first event after start: invoke → first SageMaker call", |f| {
+        Time(f.overhead.first_event_to_first_call)
+    }),
+    ("answer latency: CREATED → PUT (median)", |f| Time(f.latency.median)),
+    ("DescribeImageVersion calls while waiting", |f| {
+        Count(f.latency.describes)
+    }),
+];
+
+const SIZES: [Read; 2] = [
+    ("code: stripped binary / handler.py", |f| Bytes(f.sizes.code)),
+    ("deployment zip", |f| Bytes(f.sizes.zip)),
+];
+
 impl Table {
     pub fn new(rust: &Figures, python: &Figures, build_seconds: Option<f64>) -> Table {
         let mut t = Table { rows: Vec::new() };
-        t.time(
-            "cold start: spawn → first Runtime API poll (median)",
-            |f| f.cold_start.median,
-            rust,
-            python,
-        );
-        t.memory(
-            "memory after init (VmRSS)",
-            |f| f.overhead.after_init.rss_kib,
-            rust,
-            python,
-        );
-        t.memory(
-            "memory peak over the first half of the invocations (VmHWM)",
-            |f| f.overhead.at_half.hwm_kib,
-            rust,
-            python,
-        );
-        t.memory(
-            "memory peak over all the invocations (VmHWM)",
-            |f| f.overhead.after_all.hwm_kib,
-            rust,
-            python,
-        );
-        for (i, kind) in KINDS.iter().enumerate() {
-            t.time(
-                &format!("{kind}: invoke → response, median"),
-                |f| f.overhead.kinds[i].median,
-                rust,
-                python,
-            );
-            t.time(
-                &format!("{kind}: invoke → response, p99"),
-                |f| f.overhead.kinds[i].p99,
-                rust,
-                python,
-            );
+        for (figure, get) in START_UP {
+            t.read(figure, get(rust), get(python));
         }
-        for (i, kind) in KINDS.iter().enumerate() {
-            t.time(
-                &format!("{kind}: invoke → first SageMaker call, median"),
-                |f| f.overhead.kinds[i].to_first_call,
-                rust,
-                python,
-            );
-            t.time(
-                &format!("{kind}: last SageMaker call → response, median"),
-                |f| f.overhead.kinds[i].after_last_call,
-                rust,
-                python,
-            );
+        for group in PER_KIND {
+            for (i, kind) in KINDS.iter().enumerate() {
+                for (figure, get) in group {
+                    let get = |f: &Figures| Time(get(&f.overhead.kinds[i]));
+                    t.read(&format!("{kind}: {figure}"), get(rust), get(python));
+                }
+            }
         }
-        t.time(
-            "first event after start: invoke → first SageMaker call",
-            |f| f.overhead.first_event_to_first_call,
-            rust,
-            python,
-        );
-        t.time(
-            "answer latency: CREATED → PUT (median)",
-            |f| f.latency.median,
-            rust,
-            python,
-        );
-        t.count(
-            "DescribeImageVersion calls while waiting",
-            |f| f.latency.describes,
-            rust,
-            python,
-        );
+        for (figure, get) in WAITING {
+            t.read(figure, get(rust), get(python));
+        }
         for (i, name) in calls::REQUESTS.iter().enumerate() {
             let (r, p) = (&rust.calls.requests[i], &python.calls.requests[i]);
             t.push(
@@ -100,46 +124,27 @@ impl Table {
                 ratio(r.len() as f64, p.len() as f64),
             );
         }
-        t.bytes("code: stripped binary / handler.py", |f| f.sizes.code, rust, python);
-        t.bytes("deployment zip", |f| f.sizes.zip, rust, python);
-        t.rows.push(Row {
-            figure: "boto3 + botocore installed (provided by the runtime)".into(),
-            rust: "-".into(),
-            python: python.sizes.runtime_libraries.map_or("-".into(), bytes),
-            ratio: "-".into(),
-        });
-        t.rows.push(Row {
-            figure: "clean release build".into(),
-            rust: build_seconds.map_or("not run (BUILD=1)".into(), |s| format!("{s:.0} s")),
-            python: "-".into(),
-            ratio: "-".into(),
-        });
+        for (figure, get) in SIZES {
+            t.read(figure, get(rust), get(python));
+        }
+        t.push(
+            "boto3 + botocore installed (provided by the runtime)",
+            "-".into(),
+            python.sizes.runtime_libraries.map_or("-".into(), bytes),
+            "-".into(),
+        );
+        t.push(
+            "clean release build",
+            build_seconds.map_or("not run (BUILD=1)".into(), |s| format!("{s:.0} s")),
+            "-".into(),
+            "-".into(),
+        );
         t
     }
 
-    fn time(&mut self, figure: &str, get: impl Fn(&Figures) -> Duration, rust: &Figures, python: &Figures) {
-        let (r, p) = (get(rust), get(python));
-        self.push(
-            figure,
-            duration(r),
-            duration(p),
-            ratio(r.as_secs_f64(), p.as_secs_f64()),
-        );
-    }
-
-    fn memory(&mut self, figure: &str, get: impl Fn(&Figures) -> u64, rust: &Figures, python: &Figures) {
-        let (r, p) = (get(rust), get(python));
-        self.push(figure, bytes(r * 1024), bytes(p * 1024), ratio(r as f64, p as f64));
-    }
-
-    fn bytes(&mut self, figure: &str, get: impl Fn(&Figures) -> u64, rust: &Figures, python: &Figures) {
-        let (r, p) = (get(rust), get(python));
-        self.push(figure, bytes(r), bytes(p), ratio(r as f64, p as f64));
-    }
-
-    fn count(&mut self, figure: &str, get: impl Fn(&Figures) -> usize, rust: &Figures, python: &Figures) {
-        let (r, p) = (get(rust), get(python));
-        self.push(figure, r.to_string(), p.to_string(), ratio(r as f64, p as f64));
+    /// A row of the two subjects' `rust` and `python` and their ratio.
+    fn read(&mut self, figure: &str, rust: Amount, python: Amount) {
+        self.push(figure, rust.cell(), python.cell(), ratio(rust.value(), python.value()));
     }
 
     fn push(&mut self, figure: &str, rust: String, python: String, ratio: String) {
