@@ -3,7 +3,6 @@
 //! queue on the Runtime API's one queue, so the function may invoke itself
 //! (`Event`) while it is busy. Every invoke is recorded; tests may arm faults.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,7 +13,7 @@ use serde_json::{Value, json};
 use crate::function::FUNCTION_NAME;
 use crate::http::{self, Body, Reply};
 use crate::runtime_api::{Deadline, FUNCTION_ARN, Outcome, RuntimeApi};
-use crate::server::{Listen, Server, Shared};
+use crate::server::{self, Listen, Server, Shared};
 use crate::sigv4;
 
 /// Lambda's payload limits: asynchronous (`Event`) and synchronous invocations.
@@ -70,9 +69,7 @@ pub struct LambdaApi {
 impl LambdaApi {
     /// Starts on `127.0.0.1:0`, in front of `runtime`. Panics if it cannot bind.
     pub async fn start(runtime: &RuntimeApi) -> LambdaApi {
-        Self::start_on("127.0.0.1:0".parse::<SocketAddr>().unwrap(), runtime)
-            .await
-            .expect("cannot start the Lambda stand-in")
+        server::start_on_loopback("Lambda stand-in", |addr| Self::start_on(addr, runtime)).await
     }
 
     pub async fn start_on(listen: impl Into<Listen>, runtime: &RuntimeApi) -> std::io::Result<LambdaApi> {

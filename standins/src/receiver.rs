@@ -6,7 +6,6 @@
 //! accepted (for hand-made events) and recorded.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,7 +14,7 @@ use hyper::{Method, Request, Response};
 use serde_json::{Value, json};
 
 use crate::http::{self, Abort, Body, Reply};
-use crate::server::{Listen, Server, Shared};
+use crate::server::{self, Listen, Server, Shared};
 
 /// The logical resource id used in issued URLs.
 pub const DEFAULT_LOGICAL_ID: &str = "ImageVersion";
@@ -101,9 +100,7 @@ pub struct ResponseReceiver {
 impl ResponseReceiver {
     /// Starts on `127.0.0.1:0`. Panics if it cannot bind.
     pub async fn start() -> ResponseReceiver {
-        Self::start_on("127.0.0.1:0".parse::<SocketAddr>().unwrap())
-            .await
-            .expect("cannot start the response receiver")
+        server::start_on_loopback("response receiver", Self::start_on).await
     }
 
     /// Starts on `listen` (an address, or `TestCa::listen` for https: then the

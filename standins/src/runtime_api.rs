@@ -16,7 +16,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 
 use crate::http::{self, Body, Reply};
-use crate::server::{Server, Shared};
+use crate::server::{self, Server, Shared};
 
 /// The function ARN reported in `Lambda-Runtime-Invoked-Function-Arn`.
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:sagemaker-image-version";
@@ -93,9 +93,7 @@ pub struct RuntimeApi {
 impl RuntimeApi {
     /// Starts on `127.0.0.1:0`. Panics if it cannot bind.
     pub async fn start() -> RuntimeApi {
-        Self::start_on("127.0.0.1:0".parse().unwrap())
-            .await
-            .expect("cannot start the Runtime API")
+        server::start_on_loopback("Runtime API", Self::start_on).await
     }
 
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<RuntimeApi> {

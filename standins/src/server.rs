@@ -61,6 +61,17 @@ fn endpoint(tls: bool, addr: SocketAddr) -> String {
     }
 }
 
+/// What every stand-in's `start()` does: `start_on` a free loopback port,
+/// panicking when it cannot bind (tests and the local run have no way round).
+pub(crate) async fn start_on_loopback<T, F>(what: &str, start_on: impl FnOnce(SocketAddr) -> F) -> T
+where
+    F: Future<Output = std::io::Result<T>>,
+{
+    start_on(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .unwrap_or_else(|e| panic!("cannot start the {what}: {e:?}"))
+}
+
 /// A stand-in's state as its handler and its control API see it.
 pub(crate) struct Shared<S> {
     state: Mutex<S>,

@@ -3,7 +3,6 @@
 //! framework calls it to start its waiter. Executions are recorded, and nothing
 //! runs: the test plays the waiter.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -12,7 +11,7 @@ use hyper::{Method, Request};
 use serde_json::{Value, json};
 
 use crate::http::{self, Reply};
-use crate::server::{Listen, Server, Shared};
+use crate::server::{self, Listen, Server, Shared};
 use crate::sigv4;
 
 const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
@@ -55,9 +54,7 @@ pub struct StepFunctionsStandIn {
 impl StepFunctionsStandIn {
     /// Starts on `127.0.0.1:0`. Panics if it cannot bind.
     pub async fn start() -> StepFunctionsStandIn {
-        Self::start_on("127.0.0.1:0".parse::<SocketAddr>().unwrap())
-            .await
-            .expect("cannot start the Step Functions stand-in")
+        server::start_on_loopback("Step Functions stand-in", Self::start_on).await
     }
 
     pub async fn start_on(listen: impl Into<Listen>) -> std::io::Result<StepFunctionsStandIn> {

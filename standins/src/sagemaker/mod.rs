@@ -16,7 +16,6 @@ mod operations;
 mod router;
 mod state;
 
-use std::net::SocketAddr;
 use std::sync::MutexGuard;
 use std::time::Duration;
 
@@ -25,7 +24,7 @@ pub use state::{ACCOUNT_ID, image_arn, image_version_arn};
 pub use state::{Call, VersionView};
 use state::{Phase, State, Version};
 
-use crate::server::{Listen, Server};
+use crate::server::{self, Listen, Server};
 
 /// Start-up configuration.
 #[derive(Clone, Debug)]
@@ -63,9 +62,10 @@ pub struct SageMakerStandIn {
 impl SageMakerStandIn {
     /// Starts on `127.0.0.1:0` with the default configuration. Panics if it cannot bind.
     pub async fn start() -> SageMakerStandIn {
-        Self::start_on("127.0.0.1:0".parse::<SocketAddr>().unwrap(), StandInConfig::default())
-            .await
-            .expect("cannot start the SageMaker stand-in")
+        server::start_on_loopback("SageMaker stand-in", |addr| {
+            Self::start_on(addr, StandInConfig::default())
+        })
+        .await
     }
 
     /// Starts on `listen` (an address, or `TestCa::listen` for https) with `config`.
