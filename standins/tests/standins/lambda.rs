@@ -76,6 +76,12 @@ fn assert_lambda_error(r: &RawResponse, status: u16, code: &str) -> String {
     body["message"].as_str().unwrap().to_owned()
 }
 
+/// [`assert_lambda_error`] whose message holds `says`.
+fn assert_lambda_error_saying(r: &RawResponse, status: u16, code: &str, says: &str) {
+    let message = assert_lambda_error(r, status, code);
+    assert!(message.contains(says), "{message}");
+}
+
 #[tokio::test]
 async fn an_event_invoke_is_queued_with_the_function_timeout_and_answered_202_at_once() {
     let lambda = lambda().await.with_timeout(Duration::from_secs(7));
@@ -137,10 +143,11 @@ async fn an_event_payload_over_256_kib_is_refused_with_413() {
     assert_eq!(invoke(&lambda, FUNCTION, Some("Event"), &limit).await.status, 202);
     let over = vec![b'x'; 256 * 1024 + 1];
     let r = invoke(&lambda, FUNCTION, Some("Event"), &over).await;
-    let message = assert_lambda_error(&r, 413, "RequestEntityTooLargeException");
-    assert!(
-        message.contains("262145 byte payload is too large for the Event invocation type"),
-        "{message}"
+    assert_lambda_error_saying(
+        &r,
+        413,
+        "RequestEntityTooLargeException",
+        "262145 byte payload is too large for the Event invocation type",
     );
     assert_eq!(
         lambda.runtime().invocations().len(),
@@ -156,8 +163,7 @@ async fn a_request_response_payload_over_6_mb_is_refused_with_413() {
     let lambda = lambda().await;
     let over = vec![b'x'; 6 * 1024 * 1024 + 1];
     let r = invoke(&lambda, FUNCTION, None, &over).await;
-    let message = assert_lambda_error(&r, 413, "RequestEntityTooLargeException");
-    assert!(message.contains("6291456 bytes"), "{message}");
+    assert_lambda_error_saying(&r, 413, "RequestEntityTooLargeException", "6291456 bytes");
     assert!(lambda.runtime().invocations().is_empty());
 }
 
@@ -177,8 +183,7 @@ async fn an_invoke_needs_a_sigv4_authorization_scoped_to_lambda() {
     let other = auth_for("us-east-1", "sagemaker");
     let headers = [("X-Amz-Invocation-Type", "Event"), ("Authorization", other.as_str())];
     let r = request(&addr, "POST", &target(FUNCTION), &headers, b"{}").await;
-    let message = assert_lambda_error(&r, 403, "MissingAuthenticationTokenException");
-    assert!(message.contains("'lambda'"), "{message}");
+    assert_lambda_error_saying(&r, 403, "MissingAuthenticationTokenException", "'lambda'");
     assert!(lambda.runtime().invocations().is_empty());
 }
 
@@ -188,8 +193,7 @@ async fn armed_faults_answer_the_next_invokes_403_then_429_as_lambda_does() {
     lambda.fail_next(1, LambdaFault::AccessDenied);
     lambda.fail_next(2, LambdaFault::TooManyRequests);
     let r = invoke(&lambda, FUNCTION, Some("Event"), b"{}").await;
-    let message = assert_lambda_error(&r, 403, "AccessDeniedException");
-    assert!(message.contains("lambda:InvokeFunction"), "{message}");
+    assert_lambda_error_saying(&r, 403, "AccessDeniedException", "lambda:InvokeFunction");
     for _ in 0..2 {
         let r = invoke(&lambda, FUNCTION, Some("Event"), b"{}").await;
         assert_lambda_error(&r, 429, "TooManyRequestsException");
@@ -210,8 +214,7 @@ async fn the_function_name_is_recorded_as_given_and_another_function_is_not_foun
     let r = request(&host_of(&lambda.endpoint()), "POST", &with_qualifier, &headers, b"{}").await;
     assert_eq!(r.status, 202, "{}", r.text());
     let r = invoke(&lambda, "another-function", Some("Event"), b"{}").await;
-    let message = assert_lambda_error(&r, 404, "ResourceNotFoundException");
-    assert!(message.contains("function:another-function"), "{message}");
+    assert_lambda_error_saying(&r, 404, "ResourceNotFoundException", "function:another-function");
     let invokes = lambda.invokes();
     assert_eq!(invokes[0].function_name, arn);
     assert_eq!(invokes[0].qualifier.as_deref(), Some("live"));
