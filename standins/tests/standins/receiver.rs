@@ -15,6 +15,19 @@ fn split(url: &str) -> (String, String) {
     (rest[..i].to_string(), rest[i..].to_string())
 }
 
+/// A receiver, and the host and request target of the URL it issued for `request_id`.
+async fn receiver_for(request_id: &str) -> (ResponseReceiver, String, String) {
+    let rx = ResponseReceiver::start().await;
+    let (host, target) = split(&rx.response_url(request_id));
+    (rx, host, target)
+}
+
+/// Asserts S3's XML error `code`, answered with `status`.
+fn assert_s3_error(r: &RawResponse, status: u16, code: &str) {
+    assert_eq!(r.status, status, "{}", r.text());
+    assert!(r.text().contains(&format!("<Code>{code}</Code>")), "{}", r.text());
+}
+
 /// PUTs the answer to `target`, with nothing but the headers S3 requires.
 async fn put(host: &str, target: &str) -> RawResponse {
     request(host, "PUT", target, &[], ANSWER).await
@@ -43,11 +56,9 @@ async fn issued_url_is_accepted_byte_for_byte() {
 
 #[tokio::test]
 async fn content_type_is_refused_with_signature_mismatch() {
-    let rx = ResponseReceiver::start().await;
-    let (host, target) = split(&rx.response_url("req-ct"));
+    let (rx, host, target) = receiver_for("req-ct").await;
     let r = request(&host, "PUT", &target, &[("Content-Type", "application/json")], ANSWER).await;
-    assert_eq!(r.status, 403);
-    assert!(r.text().contains("<Code>SignatureDoesNotMatch</Code>"), "{}", r.text());
+    assert_s3_error(&r, 403, "SignatureDoesNotMatch");
     // an empty Content-Type is fine
     let r = request(&host, "PUT", &target, &[("Content-Type", "")], ANSWER).await;
     assert_eq!(r.status, 200);
@@ -58,16 +69,13 @@ async fn content_type_is_refused_with_signature_mismatch() {
 
 #[tokio::test]
 async fn chunked_is_not_implemented_length_is_required_and_only_put_is_allowed() {
-    let rx = ResponseReceiver::start().await;
-    let (host, target) = split(&rx.response_url("req-te"));
+    let (rx, host, target) = receiver_for("req-te").await;
     let r = request(&host, "PUT", &target, &[("Transfer-Encoding", "chunked")], ANSWER).await;
-    assert_eq!(r.status, 501);
-    assert!(r.text().contains("NotImplemented"));
+    assert_s3_error(&r, 501, "NotImplemented");
     let r = request(&host, "PUT", &target, &[("x-no-content-length", "")], b"").await;
-    assert_eq!(r.status, 411);
-    assert!(r.text().contains("MissingContentLength"));
+    assert_s3_error(&r, 411, "MissingContentLength");
     let r = request(&host, "POST", &target, &[], ANSWER).await;
-    assert_eq!(r.status, 405);
+    assert_s3_error(&r, 405, "MethodNotAllowed");
     assert!(rx.wait_for("req-te", Duration::from_millis(50)).await.is_none());
     assert_eq!(
         rx.puts().iter().map(|p| p.status).collect::<Vec<_>>(),
@@ -77,8 +85,7 @@ async fn chunked_is_not_implemented_length_is_required_and_only_put_is_allowed()
 
 #[tokio::test]
 async fn re_encoded_path_or_changed_query_is_refused() {
-    let rx = ResponseReceiver::start().await;
-    let (host, target) = split(&rx.response_url("req-enc"));
+    let (rx, host, target) = receiver_for("req-enc").await;
     let (path, query) = target.split_once('?').unwrap();
     // decoded path (what a URL re-serialiser might send)
     let decoded = path.replace("%3A", ":").replace("%2F", "/").replace("%7C", "|");
@@ -100,8 +107,7 @@ async fn re_encoded_path_or_changed_query_is_refused() {
     assert_eq!(r.status, 403);
     // query missing
     let r = request(&host, "PUT", path, &[], ANSWER).await;
-    assert_eq!(r.status, 403);
-    assert!(r.text().contains("SignatureDoesNotMatch"));
+    assert_s3_error(&r, 403, "SignatureDoesNotMatch");
     assert!(rx.accepted().is_empty());
     assert_eq!(rx.count_for("req-enc"), 4);
 }
@@ -119,15 +125,13 @@ async fn hand_made_paths_are_accepted() {
 
 #[tokio::test]
 async fn armed_failures_and_hangs_answer_the_next_puts_in_order() {
-    let rx = ResponseReceiver::start().await;
-    let (host, target) = split(&rx.response_url("req-f"));
+    let (rx, host, target) = receiver_for("req-f").await;
     rx.fail_next(2, 500);
     rx.fail_next(1, 403);
     assert_eq!(put(&host, &target).await.status, 500);
     assert_eq!(put(&host, &target).await.status, 500);
     let r = put(&host, &target).await;
-    assert_eq!(r.status, 403);
-    assert!(r.text().contains("AccessDenied"));
+    assert_s3_error(&r, 403, "AccessDenied");
     rx.hang_next(1);
     let raw = build_request("PUT", &host, &target, &[], ANSWER);
     let waited = tokio::time::timeout(Duration::from_millis(300), send_raw(&host, &raw)).await;
@@ -143,8 +147,7 @@ async fn armed_failures_and_hangs_answer_the_next_puts_in_order() {
 
 #[tokio::test]
 async fn wait_for_is_woken_by_a_later_put() {
-    let rx = ResponseReceiver::start().await;
-    let (host, target) = split(&rx.response_url("req-w"));
+    let (rx, host, target) = receiver_for("req-w").await;
     let waiter = {
         let rx = rx.clone();
         tokio::spawn(async move { rx.wait_for("req-w", Duration::from_secs(5)).await })
