@@ -66,6 +66,10 @@ async fn describe(sm: &SageMakerStandIn, version: u32) -> RawResponse {
     on_my_image(sm, "DescribeImageVersion", json!({"Version": version})).await
 }
 
+async fn update(sm: &SageMakerStandIn, members: Value) -> RawResponse {
+    on_my_image(sm, "UpdateImageVersion", members).await
+}
+
 async fn delete(sm: &SageMakerStandIn, version: u32) -> RawResponse {
     on_my_image(sm, "DeleteImageVersion", json!({"Version": version})).await
 }
@@ -345,14 +349,9 @@ async fn an_alias_belongs_to_one_version_of_an_image() {
         "Alias stable is already associated with version 1 of image my-image"
     );
     create_ok(&sm, "tok-2", &["v2"]).await;
-    let r = on_my_image(
-        &sm,
-        "UpdateImageVersion",
-        json!({"Version": 2, "AliasesToAdd": ["stable"]}),
-    )
-    .await;
+    let r = update(&sm, json!({"Version": 2, "AliasesToAdd": ["stable"]})).await;
     assert_error(&r, 400, "ValidationException");
-    let out = assert_ok(&on_my_image(&sm, "UpdateImageVersion", json!({"Version": 2, "AliasesToAdd": ["v2"]})).await);
+    let out = assert_ok(&update(&sm, json!({"Version": 2, "AliasesToAdd": ["v2"]})).await);
     assert!(out["ImageVersionArn"].as_str().unwrap().ends_with("/my-image/2"));
 }
 
@@ -361,12 +360,7 @@ async fn update_deletes_only_aliases_the_version_holds() {
     let sm = standin(0, 10).await;
     create_ok(&sm, "tok-1", &["stable"]).await;
     create_ok(&sm, "tok-2", &[]).await;
-    let r = on_my_image(
-        &sm,
-        "UpdateImageVersion",
-        json!({"Version": 2, "AliasesToDelete": ["stable"]}),
-    )
-    .await;
+    let r = update(&sm, json!({"Version": 2, "AliasesToDelete": ["stable"]})).await;
     assert_error(&r, 400, "ValidationException");
     assert_eq!(sm.version("my-image", 1).unwrap().aliases, vec!["stable"]);
 }
@@ -382,7 +376,7 @@ async fn update_moves_aliases_and_sets_only_the_metadata_members_given() {
         json!({"Version": 1, "ReleaseNotes": "r"}),
     ];
     for members in updates {
-        assert_ok(&on_my_image(&sm, "UpdateImageVersion", members).await);
+        assert_ok(&update(&sm, members).await);
     }
     let (v1, v2) = (sm.version("my-image", 1).unwrap(), sm.version("my-image", 2).unwrap());
     assert_eq!(v1.aliases, vec!["v1"]);
@@ -406,7 +400,7 @@ async fn a_deleted_version_frees_its_aliases() {
 async fn a_version_still_creating_can_be_neither_updated_nor_deleted() {
     let sm = standin(200, 10).await;
     create_ok(&sm, "tok-1", &[]).await;
-    let r = on_my_image(&sm, "UpdateImageVersion", json!({"Version": 1, "ReleaseNotes": "x"})).await;
+    let r = update(&sm, json!({"Version": 1, "ReleaseNotes": "x"})).await;
     assert_error(&r, 400, "ResourceInUse");
     assert_error(&delete(&sm, 1).await, 400, "ResourceInUse");
 }
