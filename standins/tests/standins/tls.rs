@@ -23,6 +23,16 @@ fn any_port() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
+/// A response receiver on https with a CA of its own for `test`, its address,
+/// and a PUT it accepts.
+async fn https_receiver(test: &str) -> (TestCa, ResponseReceiver, String, Vec<u8>) {
+    let ca = test_ca(test);
+    let rx = ResponseReceiver::start_on(ca.listen(any_port())).await.unwrap();
+    let addr = host_of(&rx.endpoint());
+    let put = build_request("PUT", &addr, "/x/req", &[], b"{}");
+    (ca, rx, addr, put)
+}
+
 #[tokio::test]
 async fn every_stand_in_serves_https_when_started_with_the_test_ca() {
     let ca = test_ca("every");
@@ -73,10 +83,7 @@ async fn every_stand_in_serves_https_when_started_with_the_test_ca() {
 
 #[tokio::test]
 async fn a_client_that_does_not_trust_the_ca_fails_the_handshake() {
-    let ca = test_ca("untrusted");
-    let rx = ResponseReceiver::start_on(ca.listen(any_port())).await.unwrap();
-    let addr = host_of(&rx.endpoint());
-    let raw = build_request("PUT", &addr, "/x/req", &[], b"{}");
+    let (ca, rx, addr, raw) = https_receiver("untrusted").await;
     let another = test_ca("another");
     let refused = send_raw_tls(&trusting(another.ca_pem()), "127.0.0.1", &addr, &raw).await;
     let error = refused.expect_err("a certificate from an unknown CA is refused");
@@ -89,10 +96,7 @@ async fn a_client_that_does_not_trust_the_ca_fails_the_handshake() {
 
 #[tokio::test]
 async fn the_server_certificate_is_valid_for_localhost_too() {
-    let ca = test_ca("localhost");
-    let rx = ResponseReceiver::start_on(ca.listen(any_port())).await.unwrap();
-    let addr = host_of(&rx.endpoint());
-    let raw = build_request("PUT", &addr, "/x/req", &[], b"{}");
+    let (ca, _rx, addr, raw) = https_receiver("localhost").await;
     let answer = send_raw_tls(&trusting(ca.ca_pem()), "localhost", &addr, &raw).await;
     assert_eq!(parse_response(&answer.unwrap()).status, 200);
     let wrong_name = send_raw_tls(&trusting(ca.ca_pem()), "example.com", &addr, &raw).await;
