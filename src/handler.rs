@@ -113,7 +113,7 @@ impl<R: Regions + 'static> Handler<R> {
                 "resuming a request handed on by an earlier invocation"
             );
         }
-        let progress = Progress::default();
+        let progress = Progress::resumed(chain.busy.clone());
         let is_create = matches!(work, Work::Create { .. });
         let is_update = matches!(work, Work::Update { .. });
         let failed_id = || match progress.snapshot().version_arn.or(chain.version_arn.clone()) {

@@ -17,7 +17,7 @@ use serde_json::Value;
 
 pub(crate) use invoke::HandOff;
 
-use crate::lifecycle::ProgressState;
+use crate::lifecycle::{Busy, ProgressState};
 
 /// The event's top-level field that carries the record from link to link.
 const RECORD: &str = "SageMakerImageVersionContinuation";
@@ -39,6 +39,25 @@ struct Record {
     version_arn: Option<String>,
     /// What the last link was waiting for, for the logs and the Reason.
     waiting_for: Option<String>,
+    /// The write the image was busy for, so that the next link keeps its pace.
+    #[serde(default)]
+    busy: Option<BusyRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct BusyRecord {
+    operation: String,
+    since_ms: u64,
+    next_try_ms: u64,
+}
+
+fn epoch_ms(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+}
+
+fn from_epoch_ms(ms: u64) -> SystemTime {
+    UNIX_EPOCH + Duration::from_millis(ms)
 }
 
 /// A request's life across invocations.
@@ -49,6 +68,8 @@ pub(crate) struct Chain {
     pub(crate) service_timeout: Duration,
     /// The version an earlier link made or acted on.
     pub(crate) version_arn: Option<String>,
+    /// The image an earlier link found busy, and when to try again.
+    pub(crate) busy: Option<Busy>,
 }
 
 impl Chain {
@@ -59,11 +80,14 @@ impl Chain {
             .get(RECORD)
             .and_then(|r| serde_json::from_value::<Record>(r.clone()).ok());
         Chain {
-            first_received: record
-                .as_ref()
-                .map_or(now, |r| UNIX_EPOCH + Duration::from_millis(r.first_received_ms)),
+            first_received: record.as_ref().map_or(now, |r| from_epoch_ms(r.first_received_ms)),
             hand_offs: record.as_ref().map_or(0, |r| r.hand_offs),
             service_timeout: service_timeout(event),
+            busy: record.as_ref().and_then(|r| r.busy.clone()).map(|b| Busy {
+                operation: b.operation,
+                since: from_epoch_ms(b.since_ms),
+                next_try: from_epoch_ms(b.next_try_ms),
+            }),
             version_arn: record.and_then(|r| r.version_arn),
         }
     }
@@ -84,14 +108,15 @@ impl Chain {
     /// The event for the next link: `event` with the record of this one.
     pub(crate) fn next_event(&self, event: &Value, progress: &ProgressState) -> Vec<u8> {
         let record = Record {
-            first_received_ms: self
-                .first_received
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_millis() as u64,
+            first_received_ms: epoch_ms(self.first_received),
             hand_offs: self.hand_offs + 1,
             version_arn: progress.version_arn.clone().or_else(|| self.version_arn.clone()),
             waiting_for: progress.waiting_for.as_ref().map(ToString::to_string),
+            busy: progress.busy.as_ref().map(|b| BusyRecord {
+                operation: b.operation.clone(),
+                since_ms: epoch_ms(b.since),
+                next_try_ms: epoch_ms(b.next_try),
+            }),
         };
         let mut next = event.clone();
         next[RECORD] = serde_json::to_value(record).expect("a plain struct");
@@ -160,6 +185,22 @@ mod tests {
             "{left:?}"
         );
         assert_eq!(next["RequestId"], "r", "the event itself travels on");
+    }
+
+    #[test]
+    fn the_next_link_keeps_the_busy_image_and_when_to_try_again() {
+        let busy = Busy {
+            operation: "CreateImageVersion".to_owned(),
+            since: from_epoch_ms(1_790_000_000_000),
+            next_try: from_epoch_ms(1_790_000_042_500),
+        };
+        let progress = ProgressState {
+            busy: Some(busy.clone()),
+            ..ProgressState::default()
+        };
+        let chain = Chain::of(&event(json!("300")), SystemTime::now());
+        let next: Value = serde_json::from_slice(&chain.next_event(&event(json!("300")), &progress)).unwrap();
+        assert_eq!(Chain::of(&next, SystemTime::now()).busy, Some(busy));
     }
 
     #[test]

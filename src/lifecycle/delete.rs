@@ -27,7 +27,10 @@ impl<R: Regions> Lifecycle<'_, R> {
         let mut attempt = 0;
         loop {
             match api.delete(image, arn.version).await {
-                Ok(()) => break,
+                Ok(()) => {
+                    self.no_longer_busy("DeleteImageVersion");
+                    break;
+                }
                 Err(e) if e.kind == ErrorKind::NotFound => {
                     info!("the version or its image is already gone");
                     return Ok(done);

@@ -15,7 +15,7 @@ use tracing::{info, warn};
 
 use outcome::image_error;
 pub(crate) use outcome::{Done, LifecycleError};
-pub(crate) use pacing::{Pacing, Progress, ProgressState, Waiting};
+pub(crate) use pacing::{Busy, Pacing, Progress, ProgressState, Waiting};
 pub(crate) use run::{Ended, Engine, Work};
 
 use crate::properties::{AliasDiff, ImageVersionProperties};

@@ -3,7 +3,7 @@
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tracing::warn;
 
@@ -23,6 +23,12 @@ pub(crate) struct Pacing {
     /// capped.
     pub(crate) retry_base: Duration,
     pub(crate) retry_cap: Duration,
+    /// `ResourceInUse` on a write means another version of the image is
+    /// being built: the longer this request has waited, the longer the queue
+    /// ahead of it tends to be, so its ceiling grows to half the time waited,
+    /// up to this. N waiters that each retried every few seconds would cost
+    /// SageMaker about N/2 calls a build.
+    pub(crate) busy_cap: Duration,
     /// Whether to wait at all. Without waits the lifecycle takes one step:
     /// a poll not yet done, or a call to retry, ends it as pending, and the
     /// next step (CDK's next `isComplete`) starts again, idempotently.
@@ -36,6 +42,7 @@ impl Default for Pacing {
             poll_every: Duration::from_secs(1),
             retry_base: Duration::from_millis(250),
             retry_cap: Duration::from_secs(3),
+            busy_cap: Duration::from_secs(30),
             waits: true,
         }
     }
@@ -50,8 +57,11 @@ impl Pacing {
         }
     }
 
-    fn backoff(&self, attempt: u32) -> Duration {
-        let ceiling = self.retry_base.saturating_mul(1 << attempt.min(16)).min(self.retry_cap);
+    /// A jittered wait before try `attempt + 1`; `busy_for`: how long the
+    /// image has been busy for this request, when that is the error.
+    fn backoff(&self, attempt: u32, busy_for: Option<Duration>) -> Duration {
+        let ramp = self.retry_base.saturating_mul(1 << attempt.min(16)).min(self.retry_cap);
+        let ceiling = busy_for.map_or(ramp, |waited| ramp.max(waited / 2).min(self.busy_cap));
         ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
     }
 }
@@ -66,6 +76,18 @@ pub(crate) struct ProgressState {
     pub(crate) version_arn: Option<String>,
     pub(crate) waiting_for: Option<Waiting>,
     pub(crate) last_error: Option<String>,
+    pub(crate) busy: Option<Busy>,
+}
+
+/// A write refused with `ResourceInUse`, and when to try it again: carried
+/// from link to link, so that a new invocation goes on with the backoff
+/// instead of calling at once and starting again from its base.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Busy {
+    pub(crate) operation: String,
+    /// When this request first found the image busy.
+    pub(crate) since: SystemTime,
+    pub(crate) next_try: SystemTime,
 }
 
 /// What a request is waiting for: a call, or SageMaker itself. Only a wait
@@ -101,6 +123,15 @@ impl std::fmt::Display for Waiting {
 }
 
 impl Progress {
+    /// The progress of a request an earlier invocation handed on.
+    pub(crate) fn resumed(busy: Option<Busy>) -> Self {
+        Progress(Arc::new(Mutex::new(ProgressState {
+            waiting_for: busy.as_ref().map(|_| Waiting::Busy),
+            busy,
+            ..ProgressState::default()
+        })))
+    }
+
     pub(crate) fn snapshot(&self) -> ProgressState {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
@@ -150,26 +181,86 @@ impl<R: Regions> Lifecycle<'_, R> {
         loop {
             match call().await {
                 Err(e) if e.is_retryable() => self.note_and_back_off(&e, &mut attempt).await?,
-                other => return other,
+                Ok(done) => {
+                    self.no_longer_busy(operation);
+                    return Ok(done);
+                }
+                Err(e) => return Err(e),
             }
+        }
+    }
+
+    /// `operation` went through: the image is no longer busy for it.
+    pub(super) fn no_longer_busy(&self, operation: &str) {
+        self.progress.update(|p| {
+            if p.busy.as_ref().is_some_and(|b| b.operation == operation) {
+                p.busy = None;
+            }
+        });
+    }
+
+    /// A request handed on while the image was busy waits for the try the
+    /// last invocation had scheduled before it calls SageMaker again.
+    pub(super) async fn wait_for_the_next_try(&self) {
+        let next_try = self.progress.snapshot().busy.map(|b| b.next_try);
+        if let Some(wait) = next_try.and_then(|at| at.duration_since(SystemTime::now()).ok())
+            && self.pacing.waits
+        {
+            tokio::time::sleep(wait).await;
         }
     }
 
     /// Backs off before another try of a retryable call; without waits,
     /// hands the error back instead.
     pub(super) async fn note_and_back_off(&self, error: &ApiError, attempt: &mut u32) -> Result<(), ApiError> {
+        let now = SystemTime::now();
+        let busy_since =
+            (error.kind == ErrorKind::InUse).then(|| self.progress.snapshot().busy.map_or(now, |b| b.since));
+        let busy_for = busy_since.map(|since| now.duration_since(since).unwrap_or_default());
+        let wait = self.pacing.backoff(*attempt, busy_for);
         self.progress.update(|p| {
             p.last_error = Some(error.to_string());
-            if error.kind == ErrorKind::InUse {
+            if let Some(since) = busy_since {
                 p.waiting_for = Some(Waiting::Busy);
+                p.busy = Some(Busy {
+                    operation: error.operation.to_owned(),
+                    since,
+                    next_try: now + wait,
+                });
             }
         });
         if !self.pacing.waits {
             return Err(error.clone());
         }
         warn!(error = %error, attempt = *attempt + 1, "retrying");
-        tokio::time::sleep(self.pacing.backoff(*attempt)).await;
+        tokio::time::sleep(wait).await;
         *attempt += 1;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn between(wait: Duration, low_secs: f64, high_secs: f64) -> bool {
+        (low_secs..=high_secs).contains(&wait.as_secs_f64())
+    }
+
+    #[test]
+    fn retries_back_off_from_the_base_up_to_the_cap() {
+        let pacing = Pacing::default();
+        assert!(between(pacing.backoff(0, None), 0.125, 0.25));
+        assert!(between(pacing.backoff(10, None), 1.5, 3.0));
+    }
+
+    #[test]
+    fn a_busy_image_is_retried_less_often_the_longer_it_has_been_busy() {
+        let pacing = Pacing::default();
+        let busy = |secs| pacing.backoff(10, Some(Duration::from_secs(secs)));
+        assert!(between(busy(2), 1.5, 3.0), "a new wait ramps up like any retry");
+        assert!(between(busy(40), 10.0, 20.0), "half the time waited");
+        assert!(between(busy(600), 15.0, 30.0), "capped");
+        assert!(between(pacing.backoff(0, Some(Duration::ZERO)), 0.125, 0.25));
     }
 }

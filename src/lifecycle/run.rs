@@ -117,6 +117,7 @@ impl<R: Regions + 'static> Engine<R> {
             pacing: &self.pacing,
             progress,
         };
+        lifecycle.wait_for_the_next_try().await;
         match work {
             Work::Create { request_id, properties } => lifecycle.create(&request_id, &properties).await,
             Work::Update {

@@ -1,5 +1,7 @@
 //! The lifecycle's rules against an in-memory SageMaker, on paused time.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 
 use super::*;
@@ -22,11 +24,15 @@ fn arn(version: i32) -> String {
 
 /// Runs `work` on a lifecycle over `fake`, with the default pacing.
 async fn run<T>(fake: &Fake, work: impl AsyncFnOnce(&Lifecycle<'_, Fake>) -> T) -> T {
-    let (pacing, progress) = (Pacing::default(), Progress::default());
+    run_with(fake, &Progress::default(), work).await
+}
+
+async fn run_with<T>(fake: &Fake, progress: &Progress, work: impl AsyncFnOnce(&Lifecycle<'_, Fake>) -> T) -> T {
+    let pacing = Pacing::default();
     work(&Lifecycle {
         regions: fake,
         pacing: &pacing,
-        progress: &progress,
+        progress,
     })
     .await
 }
@@ -367,4 +373,48 @@ async fn removing_existing_version_on_update_changes_nothing() {
         .unwrap();
     assert_eq!(done.physical_resource_id, arn(1));
     assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_handed_on_while_the_image_was_busy_waits_for_its_scheduled_try() {
+    let fake = Fake::default();
+    let now = std::time::SystemTime::now();
+    let progress = Progress::resumed(Some(Busy {
+        operation: "CreateImageVersion".to_owned(),
+        since: now - Duration::from_secs(60),
+        next_try: now + Duration::from_secs(20),
+    }));
+    let engine = std::sync::Arc::new(Engine {
+        regions: fake.clone(),
+        pacing: Pacing::default(),
+    });
+    let work = Work::Create {
+        request_id: "req-1".to_owned(),
+        properties: props(json!({})),
+    };
+    let started = tokio::time::Instant::now();
+    let ended = engine.run(work, &progress, started + Duration::from_secs(900)).await;
+    assert!(matches!(ended, Ended::Done(_)), "{ended:?}");
+    assert!(started.elapsed() >= Duration::from_secs(20), "{:?}", started.elapsed());
+    assert_eq!(progress.snapshot().busy, None, "the Create went through");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_busy_image_is_remembered_with_the_next_try_until_the_write_goes_through() {
+    let fake = Fake::default();
+    fake.fail("CreateImageVersion", ErrorKind::InUse);
+    let progress = Progress::default();
+    let pacing = Pacing::one_step();
+    let lifecycle = Lifecycle {
+        regions: &fake,
+        pacing: &pacing,
+        progress: &progress,
+    };
+    assert!(lifecycle.create("req-1", &props(json!({}))).await.is_err());
+    let busy = progress.snapshot().busy.expect("the image was busy");
+    assert_eq!(busy.operation, "CreateImageVersion");
+    assert!(busy.next_try > busy.since, "{busy:?}");
+    assert_eq!(progress.snapshot().waiting_for, Some(Waiting::Busy));
+    lifecycle.create("req-1", &props(json!({}))).await.unwrap();
+    assert_eq!(progress.snapshot().busy, None);
 }
