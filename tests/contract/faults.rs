@@ -24,7 +24,7 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 use standins::{Deadline, Fault};
 
 use crate::answer::Answer;
@@ -230,6 +230,20 @@ async fn a_hang_shorter_than_the_deadline_is_cut_and_retried() {
 
 // --- The response bucket ---
 
+/// Sends `event`, whose answer the bucket will not take: the function still
+/// returns Ok to Lambda and logs the failure. Then waits a little longer, for
+/// any retry it would wrongly make to show.
+async fn send_undelivered(h: &Harness, event: &Value) {
+    let outcome = h.send(event).await;
+    assert!(outcome.is_response(), "returns Ok to Lambda: {outcome:?}");
+    assert!(
+        h.function
+            .wait_for_log("answer not delivered", Duration::from_secs(2))
+            .await
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_5xx_from_the_response_url_is_retried_until_accepted() {
     let h = Harness::start().await;
@@ -251,14 +265,7 @@ async fn a_4xx_from_the_response_url_is_not_retried_and_is_logged() {
     let h = Harness::start().await;
     h.receiver.fail_next(1, 403);
     let event = h.quick_delete_event();
-    let outcome = h.send(&event).await;
-    assert!(outcome.is_response(), "returns Ok to Lambda: {outcome:?}");
-    assert!(
-        h.function
-            .wait_for_log("answer not delivered", Duration::from_secs(2))
-            .await
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    send_undelivered(&h, &event).await;
     let id = event["RequestId"].as_str().unwrap();
     assert_eq!(h.receiver.count_for(id), 1, "a 4xx is not retried");
     assert_eq!(h.receiver.accepted_count_for(id), 0);
@@ -357,14 +364,7 @@ async fn a_redirect_from_the_response_url_is_not_followed() {
     let id = event["RequestId"].as_str().unwrap().to_owned();
     let (url, requests) = redirecting_bucket(h.receiver.response_url(&id)).await;
     event["ResponseURL"] = json!(url);
-    let outcome = h.send(&event).await;
-    assert!(outcome.is_response(), "{outcome:?}");
-    assert!(
-        h.function
-            .wait_for_log("answer not delivered", Duration::from_secs(2))
-            .await
-    );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    send_undelivered(&h, &event).await;
     assert_eq!(
         requests.load(std::sync::atomic::Ordering::SeqCst),
         1,
