@@ -25,10 +25,7 @@ async fn harness() -> Harness {
 #[tokio::test]
 async fn a_build_three_times_the_function_timeout_answers_success_once_after_hand_offs() {
     let h = harness().await;
-    h.sagemaker.set_delays(TIMEOUT * 3, Duration::from_millis(200));
-    let event = h.create_event(props());
-    let answer = h.invoke_timed(&event).await;
-    answer.assert_success();
+    let (event, answer) = h.create_timed_ok(TIMEOUT * 3).await;
     answer.assert_well_formed(&event);
     assert_eq!(answer.physical_id(), version_arn(1));
     assert!(h.hand_offs() >= 2, "{} hand-offs", h.hand_offs());
@@ -149,10 +146,7 @@ async fn a_replacement_that_outlasts_one_invocation_succeeds_and_orphans_nothing
 #[tokio::test]
 async fn a_redelivered_link_creates_no_second_version_and_answers_the_same() {
     let h = harness().await;
-    h.sagemaker.set_delays(TIMEOUT * 2, Duration::from_millis(200));
-    let event = h.create_event(props());
-    let answer = h.invoke_timed(&event).await;
-    answer.assert_success();
+    let (event, _) = h.create_timed_ok(TIMEOUT * 2).await;
     let link = h
         .lambda
         .invokes()

@@ -264,6 +264,16 @@ impl Harness {
         answer
     }
 
+    /// With builds taking `build`, creates a version as CloudFormation invokes
+    /// ([`Harness::invoke_timed`]): the event and its SUCCESS answer.
+    pub async fn create_timed_ok(&self, build: Duration) -> (Value, Answer) {
+        self.sagemaker.set_delays(build, Duration::from_millis(200));
+        let event = self.create_event(props());
+        let answer = self.invoke_timed(&event).await;
+        answer.assert_success();
+        (event, answer)
+    }
+
     /// Invokes with a minute to go and returns what the function told Lambda,
     /// reading no answer: for events that get none, or several.
     pub async fn send(&self, event: &Value) -> Outcome {

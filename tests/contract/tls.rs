@@ -62,10 +62,7 @@ async fn harness(test: &str, untrusted: Option<Side>) -> Harness {
 #[tokio::test]
 async fn over_https_with_the_ca_handed_over_a_build_outlasting_one_invocation_answers_success_once() {
     let h = harness("success", None).await;
-    h.sagemaker.set_delays(TIMEOUT * 2, Duration::from_millis(200));
-    let event = h.create_event(props());
-    let answer = h.invoke_timed(&event).await;
-    answer.assert_success();
+    let (event, answer) = h.create_timed_ok(TIMEOUT * 2).await;
     answer.assert_well_formed(&event);
     assert_eq!(answer.physical_id(), version_arn(1));
     assert!(h.hand_offs() >= 1, "the build outlasted one invocation");
