@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use standins::local::REGION;
 use standins::sagemaker::image_version_arn;
 
+use crate::answer::Answer;
 use crate::harness::{BASE_IMAGE, Harness, IMAGE, props, version_arn, with};
 
 const NEW_BASE_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:2.0";
@@ -19,6 +20,50 @@ fn full_props() -> Value {
             "ReleaseNotes": "first",
         }),
     )
+}
+
+/// A harness whose stand-in holds the version created through the function
+/// from `props`, and that version's physical id.
+async fn created(props: &Value) -> (Harness, String) {
+    let h = Harness::start().await;
+    let id = h.create_ok(props.clone()).await.physical_id().to_owned();
+    (h, id)
+}
+
+/// Sends the Update of `id` from `old` to `new`: the event and its answer,
+/// SUCCESS and well formed.
+async fn update_ok(h: &Harness, id: &str, new: &Value, old: &Value) -> (Value, Answer) {
+    let event = h.update_event(id, new.clone(), old.clone());
+    let answer = h.invoke(&event).await;
+    answer.assert_success();
+    answer.assert_well_formed(&event);
+    (event, answer)
+}
+
+/// A version created from `old`, then updated to `new`.
+struct Updated {
+    h: Harness,
+    /// The created version's physical id.
+    id: String,
+    old: Value,
+    new: Value,
+    event: Value,
+    answer: Answer,
+}
+
+/// [`Updated`], `new` being `old` with `changes`.
+async fn updated(old: Value, changes: Value) -> Updated {
+    let (h, id) = created(&old).await;
+    let new = with(old.clone(), changes);
+    let (event, answer) = update_ok(&h, &id, &new, &old).await;
+    Updated {
+        h,
+        id,
+        old,
+        new,
+        event,
+        answer,
+    }
 }
 
 /// The UpdateImageVersion request bodies, in order.
@@ -38,17 +83,8 @@ fn keys(body: &Value) -> Vec<&str> {
 
 #[tokio::test]
 async fn in_place_update_sends_only_what_differs_and_keeps_the_physical_id() {
-    let h = Harness::start().await;
-    let old = full_props();
-    let id = h.create_ok(old.clone()).await.physical_id().to_owned();
-    let new = with(
-        old.clone(),
-        json!({"Aliases": ["stable", "v2"], "Processor": "GPU", "Horovod": "true"}),
-    );
-    let event = h.update_event(&id, new, old);
-    let answer = h.invoke(&event).await;
-    answer.assert_success();
-    answer.assert_well_formed(&event);
+    let changes = json!({"Aliases": ["stable", "v2"], "Processor": "GPU", "Horovod": "true"});
+    let Updated { h, id, answer, .. } = updated(full_props(), changes).await;
     assert_eq!(answer.physical_id(), id);
     assert_eq!(answer.data("Arn"), id);
     assert_eq!(answer.data("Version"), "1");
@@ -87,18 +123,10 @@ async fn in_place_update_sends_only_what_differs_and_keeps_the_physical_id() {
 
 #[tokio::test]
 async fn an_update_that_changes_nothing_writes_nothing() {
-    let h = Harness::start().await;
     let old = with(full_props(), json!({"Horovod": "true"}));
-    let id = h.create_ok(old.clone()).await.physical_id().to_owned();
     // The same values, in native JSON and in another order: still no change.
-    let new = with(
-        old.clone(),
-        json!({"Horovod": true, "Aliases": ["stable", "latest"], "ServiceTimeout": "600"}),
-    );
-    let event = h.update_event(&id, new, old);
-    let answer = h.invoke(&event).await;
-    answer.assert_success();
-    answer.assert_well_formed(&event);
+    let changes = json!({"Horovod": true, "Aliases": ["stable", "latest"], "ServiceTimeout": "600"});
+    let Updated { h, id, answer, .. } = updated(old, changes).await;
     assert_eq!(answer.physical_id(), id);
     assert_eq!(h.sagemaker.count("UpdateImageVersion"), 0);
     assert_eq!(h.sagemaker.count("CreateImageVersion"), 1);
@@ -107,14 +135,14 @@ async fn an_update_that_changes_nothing_writes_nothing() {
 
 #[tokio::test]
 async fn changing_base_image_creates_a_new_version_moves_the_aliases_and_leaves_the_old_one_for_cleanup() {
-    let h = Harness::start().await;
-    let old = full_props();
-    let old_id = h.create_ok(old.clone()).await.physical_id().to_owned();
-    let new = with(old.clone(), json!({"BaseImage": NEW_BASE_IMAGE}));
-    let event = h.update_event(&old_id, new.clone(), old.clone());
-    let answer = h.invoke(&event).await;
-    answer.assert_success();
-    answer.assert_well_formed(&event);
+    let Updated {
+        h,
+        id: old_id,
+        old,
+        event,
+        answer,
+        ..
+    } = updated(full_props(), json!({"BaseImage": NEW_BASE_IMAGE})).await;
     assert_eq!(answer.physical_id(), version_arn(2), "the new version's ARN");
     assert_eq!(answer.data("Version"), "2");
 
@@ -144,14 +172,11 @@ async fn changing_base_image_creates_a_new_version_moves_the_aliases_and_leaves_
 
 #[tokio::test]
 async fn changing_image_name_to_another_registered_image_creates_a_version_of_that_image() {
-    let h = Harness::start().await;
-    h.sagemaker.add_image("other-image");
     let old = full_props();
-    let old_id = h.create_ok(old.clone()).await.physical_id().to_owned();
+    let (h, old_id) = created(&old).await;
+    h.sagemaker.add_image("other-image");
     let new = with(old.clone(), json!({"ImageName": "other-image"}));
-    let event = h.update_event(&old_id, new.clone(), old);
-    let answer = h.invoke(&event).await;
-    answer.assert_success();
+    let (_, answer) = update_ok(&h, &old_id, &new, &old).await;
     assert_eq!(answer.physical_id(), image_version_arn(REGION, "other-image", 1));
     assert_eq!(
         h.sagemaker.calls_of("CreateImageVersion")[1].body["ImageName"],
@@ -177,13 +202,13 @@ async fn changing_image_name_to_another_registered_image_creates_a_version_of_th
 
 #[tokio::test]
 async fn changing_region_creates_a_version_in_the_new_region() {
-    let h = Harness::start().await;
-    let old = full_props();
-    let old_id = h.create_ok(old.clone()).await.physical_id().to_owned();
-    let new = with(old.clone(), json!({"Region": "eu-west-1"}));
-    let event = h.update_event(&old_id, new.clone(), old.clone());
-    let answer = h.invoke(&event).await;
-    answer.assert_success();
+    let Updated {
+        h,
+        id: old_id,
+        old,
+        answer,
+        ..
+    } = updated(full_props(), json!({"Region": "eu-west-1"})).await;
     assert_eq!(answer.physical_id(), image_version_arn("eu-west-1", IMAGE, 1));
     let creates = h.sagemaker.calls_of("CreateImageVersion");
     assert_eq!(creates[1].region, "eu-west-1");
@@ -203,20 +228,10 @@ async fn changing_region_creates_a_version_in_the_new_region() {
 
 #[tokio::test]
 async fn a_rollback_update_with_old_and_new_properties_swapped_restores_the_version() {
-    let h = Harness::start().await;
-    let old = full_props();
-    let id = h.create_ok(old.clone()).await.physical_id().to_owned();
-    let new = with(
-        old.clone(),
-        json!({"Aliases": ["v2"], "Processor": "GPU", "ReleaseNotes": "second"}),
-    );
-    h.invoke(&h.update_event(&id, new.clone(), old.clone()))
-        .await
-        .assert_success();
+    let changes = json!({"Aliases": ["v2"], "Processor": "GPU", "ReleaseNotes": "second"});
+    let Updated { h, id, old, new, .. } = updated(full_props(), changes).await;
 
-    let rollback = h.update_event(&id, old.clone(), new);
-    let answer = h.invoke(&rollback).await;
-    answer.assert_success();
+    let (_, answer) = update_ok(&h, &id, &old, &new).await;
     assert_eq!(answer.physical_id(), id);
     let updates = updates(&h);
     assert_eq!(updates.len(), 2, "{updates:#?}");
@@ -235,17 +250,15 @@ async fn a_rollback_update_with_old_and_new_properties_swapped_restores_the_vers
 
 #[tokio::test]
 async fn a_rollback_of_a_replacement_creates_a_version_with_the_old_properties() {
-    let h = Harness::start().await;
-    let old = full_props();
-    let first = h.create_ok(old.clone()).await.physical_id().to_owned();
-    let new = with(old.clone(), json!({"BaseImage": NEW_BASE_IMAGE}));
-    let replaced = h.invoke(&h.update_event(&first, new.clone(), old.clone())).await;
-    replaced.assert_success();
-    let second = replaced.physical_id().to_owned();
+    let Updated {
+        h,
+        old,
+        new,
+        answer: replaced,
+        ..
+    } = updated(full_props(), json!({"BaseImage": NEW_BASE_IMAGE})).await;
 
-    let rollback = h.update_event(&second, old, new);
-    let answer = h.invoke(&rollback).await;
-    answer.assert_success();
+    let (_, answer) = update_ok(&h, replaced.physical_id(), &old, &new).await;
     assert_eq!(answer.physical_id(), version_arn(3));
     let version = h.sagemaker.version(IMAGE, 3).unwrap();
     assert_eq!(version.base_image, BASE_IMAGE);
@@ -255,18 +268,15 @@ async fn a_rollback_of_a_replacement_creates_a_version_with_the_old_properties()
 
 #[tokio::test]
 async fn drifted_aliases_are_repaired_against_list_aliases_across_pages() {
-    let h = Harness::start().await;
     let template = with(props(), json!({"Aliases": ["a", "b", "c"]}));
-    let id = h.create_ok(template.clone()).await.physical_id().to_owned();
+    let (h, id) = created(&template).await;
     h.sagemaker.set_alias_page_size(1);
     assert!(h.sagemaker.remove_alias_out_of_band(IMAGE, "b"));
     assert!(h.sagemaker.add_alias_out_of_band(IMAGE, 1, "x"));
     h.sagemaker.clear_calls();
 
     // The template did not change: only SageMaker's state tells what to repair.
-    let event = h.update_event(&id, template.clone(), template);
-    let answer = h.invoke(&event).await;
-    answer.assert_success();
+    let (_, answer) = update_ok(&h, &id, &template, &template).await;
     assert_eq!(answer.physical_id(), id);
     let updates = updates(&h);
     assert_eq!(updates.len(), 1, "{updates:#?}");
@@ -292,14 +302,11 @@ async fn drifted_aliases_are_repaired_against_list_aliases_across_pages() {
 
 #[tokio::test]
 async fn a_version_that_no_longer_exists_is_created_again_with_a_new_arn() {
-    let h = Harness::start().await;
     let old = full_props();
-    let id = h.create_ok(old.clone()).await.physical_id().to_owned();
+    let (h, id) = created(&old).await;
     assert!(h.sagemaker.delete_version_out_of_band(IMAGE, 1));
     let new = with(old.clone(), json!({"ReleaseNotes": "second"}));
-    let event = h.update_event(&id, new, old);
-    let answer = h.invoke(&event).await;
-    answer.assert_success();
+    let (event, answer) = update_ok(&h, &id, &new, &old).await;
     assert_eq!(answer.physical_id(), version_arn(2));
     let create = &h.sagemaker.calls_of("CreateImageVersion")[1].body;
     assert_eq!(create["ClientToken"], event["RequestId"]);
@@ -312,12 +319,7 @@ async fn a_version_that_no_longer_exists_is_created_again_with_a_new_arn() {
 
 #[tokio::test]
 async fn removing_a_metadata_property_leaves_sagemakers_value_and_logs_a_warning() {
-    let h = Harness::start().await;
-    let old = full_props();
-    let id = h.create_ok(old.clone()).await.physical_id().to_owned();
-    let new = with(old.clone(), json!({"ReleaseNotes": null}));
-    let answer = h.invoke(&h.update_event(&id, new, old)).await;
-    answer.assert_success();
+    let Updated { h, id, answer, .. } = updated(full_props(), json!({"ReleaseNotes": null})).await;
     assert_eq!(answer.physical_id(), id);
     assert_eq!(h.sagemaker.count("UpdateImageVersion"), 0, "nothing else changed");
     assert_eq!(
