@@ -13,32 +13,29 @@ use crate::sagemaker::{ApiError, ErrorKind, Regions};
 /// How often to ask SageMaker, and how long to back off.
 #[derive(Debug, Clone)]
 pub(crate) struct Pacing {
-    /// Before the first `DescribeImageVersion` after a create or delete.
-    /// None: a redelivered event, or a quick SageMaker, is answered at once.
-    pub(crate) first_poll: Duration,
-    /// Between later polls: answers within about this long of the change,
-    /// at about one call a second.
-    pub(crate) poll_every: Duration,
-    /// Backoff of retried calls: full jitter up to `retry_base * 2^attempt`,
-    /// capped.
-    pub(crate) retry_base: Duration,
-    pub(crate) retry_cap: Duration,
+    /// Between polls of `DescribeImageVersion` (the first is at once, so
+    /// that a redelivered event or a quick SageMaker is answered at once):
+    /// answers within about this long of the change, at one call a second.
+    poll_every: Duration,
+    /// Backoff of retried calls: half to all of `retry_base * 2^attempt`,
+    /// up to `retry_cap`.
+    retry_base: Duration,
+    retry_cap: Duration,
     /// `ResourceInUse` on a write means another version of the image is
     /// being built: the longer this request has waited, the longer the queue
     /// ahead of it tends to be, so its ceiling grows to half the time waited,
     /// up to this. N waiters that each retried every few seconds would cost
     /// SageMaker about N/2 calls a build.
-    pub(crate) busy_cap: Duration,
+    busy_cap: Duration,
     /// Whether to wait at all. Without waits the lifecycle takes one step:
     /// a poll not yet done, or a call to retry, ends it as pending, and the
     /// next step (CDK's next `isComplete`) starts again, idempotently.
-    pub(crate) waits: bool,
+    waits: bool,
 }
 
 impl Default for Pacing {
     fn default() -> Self {
         Pacing {
-            first_poll: Duration::ZERO,
             poll_every: Duration::from_secs(1),
             retry_base: Duration::from_millis(250),
             retry_cap: Duration::from_secs(3),
@@ -157,7 +154,6 @@ impl<R: Regions> Lifecycle<'_, R> {
                 .await
                 .unwrap_or_else(|| Err(LifecycleError::Pending(waiting_for())));
         }
-        tokio::time::sleep(self.pacing.first_poll).await;
         loop {
             if let Some(outcome) = check().await {
                 return outcome;

@@ -8,9 +8,9 @@ use std::fmt;
 /// from an ARN is only a fallback for the one in the properties.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ImageVersionArn {
-    pub(crate) partition: String,
+    partition: String,
     pub(crate) region: String,
-    pub(crate) account: String,
+    account: String,
     pub(crate) image_name: String,
     pub(crate) version: i32,
 }
