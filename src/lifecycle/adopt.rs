@@ -5,17 +5,12 @@
 
 use tracing::info;
 
-use super::{Done, Lifecycle, LifecycleError};
-use crate::properties::ImageVersionProperties;
+use super::{Done, Lifecycle, LifecycleError, Wanted};
 use crate::sagemaker::{ErrorKind, ImageVersions, Regions, VersionStatus};
 
 impl<R: Regions> Lifecycle<'_, R> {
-    pub(super) async fn adopt(
-        &self,
-        props: &ImageVersionProperties,
-        region: &str,
-        version: i32,
-    ) -> Result<Done, LifecycleError> {
+    pub(super) async fn adopt(&self, wanted: Wanted<'_>, version: i32) -> Result<Done, LifecycleError> {
+        let Wanted { props, region, .. } = wanted;
         let api = self.regions.api(region).await;
         let image = props.image_name();
         let refused = |why: String| LifecycleError::NotAdopted {

@@ -24,6 +24,15 @@ use crate::sagemaker::{
     VersionUpdate,
 };
 
+/// What a request wants: its properties, in the region they resolve to.
+/// Its id is the `ClientToken` of any version it creates.
+#[derive(Clone, Copy)]
+struct Wanted<'a> {
+    request_id: &'a str,
+    props: &'a ImageVersionProperties,
+    region: &'a str,
+}
+
 /// One request's work against SageMaker.
 pub(crate) struct Lifecycle<'a, R> {
     pub(crate) regions: &'a R,
@@ -36,18 +45,14 @@ impl<R: Regions> Lifecycle<'_, R> {
     pub(crate) async fn create(&self, request_id: &str, properties: &Value) -> Result<Done, LifecycleError> {
         let props = ImageVersionProperties::parse(properties)?;
         let region = self.region_of(&props).await?;
-        self.create_or_adopt(request_id, &props, &region).await
-    }
-
-    async fn create_or_adopt(
-        &self,
-        request_id: &str,
-        props: &ImageVersionProperties,
-        region: &str,
-    ) -> Result<Done, LifecycleError> {
+        let wanted = Wanted {
+            request_id,
+            props: &props,
+            region: &region,
+        };
         match props.existing_version() {
-            Some(version) => self.adopt(props, region, version).await,
-            None => self.create_version(request_id, props, region).await,
+            Some(version) => self.adopt(wanted, version).await,
+            None => self.create_version(wanted).await,
         }
     }
 
@@ -75,11 +80,16 @@ impl<R: Regions> Lifecycle<'_, R> {
             });
         }
         let region = self.region_of(&props).await?;
+        let wanted = Wanted {
+            request_id,
+            props: &props,
+            region: &region,
+        };
         let Some(arn) = held else {
             info!(physical_id, "the resource has no image version yet");
             return match props.existing_version() {
-                Some(version) => self.adopt(&props, &region, version).await,
-                None => self.replace(request_id, &props, &region).await,
+                Some(version) => self.adopt(wanted, version).await,
+                None => self.replace(wanted).await,
             };
         };
         let mut changed = match &old {
@@ -94,7 +104,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         }
         if !changed.is_empty() {
             info!(changed = ?changed, "replacement: creating a new version, the old one is left for CloudFormation's cleanup");
-            return self.replace(request_id, &props, &region).await;
+            return self.replace(wanted).await;
         }
         if let Some(old) = &old {
             let removed = props.metadata.removed_since(&old.metadata);
@@ -105,18 +115,13 @@ impl<R: Regions> Lifecycle<'_, R> {
                 );
             }
         }
-        self.update_in_place(request_id, &props, &arn, &region).await
+        self.update_in_place(wanted, &arn).await
     }
 
     /// A new version for an Update. A FAILED Update keeps the old id, so a
     /// new version that fails is removed here: nothing else would.
-    async fn replace(
-        &self,
-        request_id: &str,
-        props: &ImageVersionProperties,
-        region: &str,
-    ) -> Result<Done, LifecycleError> {
-        let created = self.create_version(request_id, props, region).await;
+    async fn replace(&self, wanted: Wanted<'_>) -> Result<Done, LifecycleError> {
+        let created = self.create_version(wanted).await;
         if let Err(LifecycleError::CreateFailed { arn, image, region, .. }) = &created {
             self.discard(arn, image, region).await;
         }
@@ -130,12 +135,12 @@ impl<R: Regions> Lifecycle<'_, R> {
         }
     }
 
-    async fn create_version(
-        &self,
-        request_id: &str,
-        props: &ImageVersionProperties,
-        region: &str,
-    ) -> Result<Done, LifecycleError> {
+    async fn create_version(&self, wanted: Wanted<'_>) -> Result<Done, LifecycleError> {
+        let Wanted {
+            request_id,
+            props,
+            region,
+        } = wanted;
         let api = self.regions.api(region).await;
         let image = props.image_name();
         // An alias names one version at a time: those held by another version
@@ -181,13 +186,8 @@ impl<R: Regions> Lifecycle<'_, R> {
         Ok(Done::version(&state))
     }
 
-    async fn update_in_place(
-        &self,
-        request_id: &str,
-        props: &ImageVersionProperties,
-        arn: &ImageVersionArn,
-        region: &str,
-    ) -> Result<Done, LifecycleError> {
+    async fn update_in_place(&self, wanted: Wanted<'_>, arn: &ImageVersionArn) -> Result<Done, LifecycleError> {
+        let Wanted { props, region, .. } = wanted;
         let api = self.regions.api(region).await;
         let image = props.image_name();
         let arn_text = arn.to_string();
@@ -199,7 +199,7 @@ impl<R: Regions> Lifecycle<'_, R> {
             Ok(state) => state,
             Err(e) if e.kind == ErrorKind::NotFound => {
                 warn!(version_arn = %arn_text, "the version no longer exists: creating it again");
-                return self.replace(request_id, props, region).await;
+                return self.replace(wanted).await;
             }
             Err(e) => return Err(e.into()),
         };
@@ -208,7 +208,7 @@ impl<R: Regions> Lifecycle<'_, R> {
             VersionStatus::Creating => self.wait_created(&api, image, region, arn.version, &arn_text).await?,
             other => {
                 warn!(version_arn = %arn_text, status = ?other, "the version is unusable: creating a new one");
-                return self.replace(request_id, props, region).await;
+                return self.replace(wanted).await;
             }
         };
         self.converge(&api, props, &state).await?;
