@@ -103,7 +103,10 @@ async fn run(fake: PanickingSageMaker) -> (ResponseReceiver, Value) {
     (receiver, event)
 }
 
-fn the_one_answer(receiver: &ResponseReceiver, event: &Value) -> Value {
+/// The one answer of a Create whose SageMaker panics in `panic_in`: FAILED,
+/// echoing the request. Its Reason and physical id.
+async fn the_one_failed_answer(panic_in: PanicIn) -> (String, String) {
+    let (receiver, event) = run(PanickingSageMaker(panic_in)).await;
     let id = event["RequestId"].as_str().unwrap();
     assert_eq!(receiver.count_for(id), 1, "one PUT");
     assert_eq!(receiver.accepted_count_for(id), 1, "one accepted answer");
@@ -111,30 +114,25 @@ fn the_one_answer(receiver: &ResponseReceiver, event: &Value) -> Value {
     for key in ["StackId", "RequestId", "LogicalResourceId"] {
         assert_eq!(answer[key], event[key]);
     }
-    answer
+    assert_eq!(answer["Status"], "FAILED", "{answer:#}");
+    let text = |key: &str| answer[key].as_str().unwrap().to_owned();
+    (text("Reason"), text("PhysicalResourceId"))
 }
 
 #[tokio::test]
 async fn a_panic_in_the_handler_answers_failed_naming_the_panic_and_returns_ok() {
-    let (receiver, event) = run(PanickingSageMaker(PanicIn::Create)).await;
-    let answer = the_one_answer(&receiver, &event);
-    assert_eq!(answer["Status"], "FAILED", "{answer:#}");
-    let reason = answer["Reason"].as_str().unwrap();
+    let (reason, id) = the_one_failed_answer(PanicIn::Create).await;
     assert!(reason.contains("panic"), "{reason}");
     assert!(reason.contains("fake CreateImageVersion exploded"), "{reason}");
-    let id = answer["PhysicalResourceId"].as_str().unwrap();
     assert!(id.starts_with("no-image-version-"), "no version exists: {id}");
 }
 
 #[tokio::test]
 async fn a_panic_after_the_version_was_requested_answers_failed_with_its_arn() {
-    let (receiver, event) = run(PanickingSageMaker(PanicIn::Describe)).await;
-    let answer = the_one_answer(&receiver, &event);
-    assert_eq!(answer["Status"], "FAILED", "{answer:#}");
-    let reason = answer["Reason"].as_str().unwrap();
+    let (reason, id) = the_one_failed_answer(PanicIn::Describe).await;
     assert!(reason.contains("fake DescribeImageVersion exploded"), "{reason}");
     assert_eq!(
-        answer["PhysicalResourceId"], ARN_OF_VERSION_1,
+        id, ARN_OF_VERSION_1,
         "the rollback Delete must be able to remove the version"
     );
 }
