@@ -327,29 +327,18 @@ proptest! {
     }
 
     #[test]
-    fn image_name_follows_the_pattern(value in candidates(image_name().boxed())) {
-        agrees("ImageName", &value, image_name_ok(&value))?;
-    }
-
-    #[test]
-    fn aliases_follow_the_pattern(value in candidates(alias().boxed())) {
-        agrees("Aliases", &value, alias_ok(&value))?;
-    }
-
-    #[test]
-    fn ml_framework_follows_the_pattern(value in candidates(framework().boxed())) {
-        agrees("MLFramework", &value, framework_ok(&value))?;
-    }
-
-    #[test]
-    fn programming_lang_follows_the_pattern(value in candidates(framework().boxed())) {
-        agrees("ProgrammingLang", &value, framework_ok(&value))?;
-    }
-
-    #[test]
-    fn base_image_and_release_notes_are_1_to_255_characters(value in chars(0, 300)) {
-        agrees("BaseImage", &value, length_ok(&value, 255))?;
-        agrees("ReleaseNotes", &value, length_ok(&value, 255))?;
+    fn strings_follow_their_pattern_and_length(
+        name in candidates(image_name().boxed()),
+        alias_value in candidates(alias().boxed()),
+        framework_value in candidates(framework().boxed()),
+        text in chars(0, 300),
+    ) {
+        agrees("ImageName", &name, image_name_ok(&name))?;
+        agrees("Aliases", &alias_value, alias_ok(&alias_value))?;
+        agrees("MLFramework", &framework_value, framework_ok(&framework_value))?;
+        agrees("ProgrammingLang", &framework_value, framework_ok(&framework_value))?;
+        agrees("BaseImage", &text, length_ok(&text, 255))?;
+        agrees("ReleaseNotes", &text, length_ok(&text, 255))?;
     }
 
     #[test]
