@@ -141,6 +141,20 @@ fn function_arn(name: &str) -> String {
     format!("{prefix}{name}")
 }
 
+/// The ARN the function is told it was invoked as: the name or ARN called,
+/// with the `Qualifier` parameter's version or alias if there is one.
+fn invoked_arn(function_name: &str, qualifier: Option<&str>) -> String {
+    let arn = if function_name.starts_with("arn:") {
+        function_name.to_owned()
+    } else {
+        function_arn(function_name)
+    };
+    match qualifier {
+        Some(qualifier) => format!("{arn}:{qualifier}"),
+        None => arn,
+    }
+}
+
 /// Lambda's REST-JSON error: the code in `x-amzn-ErrorType`, `Type` and `message` in the body.
 fn error(status: u16, code: &str, message: &str) -> Reply {
     let body = json!({"Type": "User", "message": message});
@@ -187,7 +201,8 @@ async fn handle(shared: Arc<Shared<State>>, runtime: RuntimeApi, req: Request<In
         shared.lock().invokes.push(invoke);
         return error(status, code, &message);
     }
-    let (id, outcome) = runtime.enqueue(invoke.payload.clone(), Deadline::In(timeout));
+    let invoked_as = invoked_arn(&invoke.function_name, invoke.qualifier.as_deref());
+    let (id, outcome) = runtime.enqueue(invoked_as, invoke.payload.clone(), Deadline::In(timeout));
     let event = invoke.invocation_type == "Event";
     invoke.status = if event { 202 } else { 200 };
     invoke.request_id = Some(id.clone());

@@ -68,6 +68,8 @@ pub struct Invocation {
 
 struct Pending {
     id: String,
+    /// The ARN the function is told it was invoked as.
+    invoked_as: String,
     payload: Vec<u8>,
     deadline: Deadline,
     tx: oneshot::Sender<Outcome>,
@@ -106,15 +108,25 @@ impl RuntimeApi {
         self.server.addr().to_string()
     }
 
-    /// Queues an invocation (FIFO) and waits for the function's answer, with no
-    /// timeout of its own.
+    /// Queues an invocation (FIFO) of [`FUNCTION_ARN`] and waits for the
+    /// function's answer, with no timeout of its own.
     pub async fn invoke(&self, payload: Vec<u8>, deadline: Deadline) -> Outcome {
-        let (_, outcome) = self.enqueue(payload, deadline);
+        self.invoke_as(FUNCTION_ARN, payload, deadline).await
+    }
+
+    /// [`RuntimeApi::invoke`] through another ARN, such as an alias's.
+    pub async fn invoke_as(&self, function_arn: &str, payload: Vec<u8>, deadline: Deadline) -> Outcome {
+        let (_, outcome) = self.enqueue(function_arn.to_owned(), payload, deadline);
         outcome.await
     }
 
     /// Queues an invocation (FIFO): its request id, and its outcome to come.
-    pub(crate) fn enqueue(&self, payload: Vec<u8>, deadline: Deadline) -> (String, impl Future<Output = Outcome>) {
+    pub(crate) fn enqueue(
+        &self,
+        invoked_as: String,
+        payload: Vec<u8>,
+        deadline: Deadline,
+    ) -> (String, impl Future<Output = Outcome>) {
         let (tx, rx) = oneshot::channel();
         let id = http::new_id();
         {
@@ -126,6 +138,7 @@ impl RuntimeApi {
             });
             st.queue.push_back(Pending {
                 id: id.clone(),
+                invoked_as,
                 payload,
                 deadline,
                 tx,
@@ -268,9 +281,9 @@ async fn next(inner: &Shared<State>) -> Response<Body> {
         let p = st.queue.pop_front()?;
         st.in_flight.insert(p.id.clone(), p.tx);
         st.delivered.push(p.id.clone());
-        Some((p.id, p.payload, p.deadline))
+        Some((p.id, p.invoked_as, p.payload, p.deadline))
     };
-    let (id, payload, deadline) = inner.wait_until(None, next).await.expect("no deadline");
+    let (id, invoked_as, payload, deadline) = inner.wait_until(None, next).await.expect("no deadline");
     let deadline_ms = match deadline {
         Deadline::In(d) => epoch_ms_now() + d.as_millis() as u64,
         Deadline::AtEpochMs(ms) => ms,
@@ -287,7 +300,7 @@ async fn next(inner: &Shared<State>) -> Response<Body> {
             ("content-type", "application/json"),
             ("lambda-runtime-aws-request-id", &id),
             ("lambda-runtime-deadline-ms", &deadline_ms.to_string()),
-            ("lambda-runtime-invoked-function-arn", FUNCTION_ARN),
+            ("lambda-runtime-invoked-function-arn", &invoked_as),
             ("lambda-runtime-trace-id", &trace),
         ],
         payload,

@@ -30,11 +30,19 @@ async fn a_build_three_times_the_function_timeout_answers_success_once_after_han
     assert_eq!(answer.physical_id(), version_arn(1));
     assert!(h.hand_offs() >= 2, "{} hand-offs", h.hand_offs());
     assert_eq!(h.sagemaker.versions(IMAGE).len(), 1, "no second version");
+}
+
+#[tokio::test]
+async fn a_request_is_handed_on_to_the_arn_it_was_invoked_as_qualifier_included() {
+    let h = harness().await;
+    h.sagemaker.set_delays(TIMEOUT * 2, Duration::from_millis(200));
+    let alias = format!("{FUNCTION_ARN}:live");
+    h.invoke_timed_as(&alias, &h.create_event(props()))
+        .await
+        .assert_success();
+    assert!(h.hand_offs() >= 1, "{} hand-offs", h.hand_offs());
     for invoke in h.lambda.invokes() {
-        assert_eq!(
-            invoke.function_name, FUNCTION_ARN,
-            "the ARN it was invoked as, verbatim"
-        );
+        assert_eq!(invoke.function_name, alias, "each link invokes the alias, verbatim");
     }
 }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use standins::local::{ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, SESSION_TOKEN, function_env};
+use standins::runtime_api::FUNCTION_ARN;
 use standins::sagemaker::{ACCOUNT_ID, image_version_arn};
 use standins::{
     Deadline, FunctionProcess, LambdaApi, Listen, Outcome, ResponseReceiver, RuntimeApi, SageMakerStandIn,
@@ -241,8 +242,16 @@ impl Harness {
     /// Invokes as CloudFormation does, with the function's whole timeout, and
     /// waits for the one answer, however many invocations the request takes.
     pub async fn invoke_timed(&self, event: &Value) -> Answer {
+        self.invoke_timed_as(FUNCTION_ARN, event).await
+    }
+
+    /// [`Harness::invoke_timed`] through another ARN of the function, such
+    /// as an alias's (the stack's `ServiceToken`).
+    pub async fn invoke_timed_as(&self, function_arn: &str, event: &Value) -> Answer {
         let payload = serde_json::to_vec(event).unwrap();
-        let first = self.invoke_raw(payload, Deadline::In(self.timeout)).await;
+        let first = self
+            .invoke_raw_as(function_arn, payload, Deadline::In(self.timeout))
+            .await;
         assert!(first.is_response(), "the function must return Ok to Lambda: {first:?}");
         self.answer_within(event["RequestId"].as_str().unwrap(), Duration::from_secs(60))
             .await
@@ -282,9 +291,16 @@ impl Harness {
     }
 
     pub async fn invoke_raw(&self, payload: Vec<u8>, deadline: Deadline) -> Outcome {
-        tokio::time::timeout(Duration::from_secs(120), self.runtime.invoke(payload, deadline))
-            .await
-            .unwrap_or_else(|_| panic!("no invocation result within 120 s; logs:\n{}", self.function.logs()))
+        self.invoke_raw_as(FUNCTION_ARN, payload, deadline).await
+    }
+
+    async fn invoke_raw_as(&self, function_arn: &str, payload: Vec<u8>, deadline: Deadline) -> Outcome {
+        tokio::time::timeout(
+            Duration::from_secs(120),
+            self.runtime.invoke_as(function_arn, payload, deadline),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("no invocation result within 120 s; logs:\n{}", self.function.logs()))
     }
 
     /// The single accepted answer to `request_id`.

@@ -4,6 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
+use standins::runtime_api::FUNCTION_ARN;
 use standins::{LambdaApi, LambdaFault, Outcome, RuntimeApi};
 
 use crate::client::*;
@@ -104,6 +105,18 @@ async fn an_event_invoke_is_queued_with_the_function_timeout_and_answered_202_at
     assert_eq!(invokes[0].payload, br#"{"n":1}"#);
     assert_eq!(invokes[0].status, 202);
     assert_eq!(invokes[0].request_id.as_deref(), Some(id.as_str()));
+}
+
+#[tokio::test]
+async fn the_function_is_told_the_arn_it_was_invoked_as_qualifier_included() {
+    let lambda = lambda().await;
+    let by_alias = format!("{FUNCTION_ARN}:live");
+    for (called, told) in [(FUNCTION, FUNCTION_ARN), (by_alias.as_str(), by_alias.as_str())] {
+        assert_eq!(invoke(&lambda, called, Some("Event"), b"{}").await.status, 202);
+        let got = next(&lambda).await;
+        assert_eq!(got.header("lambda-runtime-invoked-function-arn"), Some(told));
+        answer(&lambda, &got, "response", b"null").await;
+    }
 }
 
 #[tokio::test]
