@@ -9,6 +9,9 @@
 #                  release's)
 #   BUILD=1        also time a clean `scripts/package.sh`, in its own target
 #                  dir (target/bench-clean), removed afterwards
+#   BENCH_QUEUE=3/5     the queue's build time and function timeout, in
+#                       seconds (default 30/40; BENCH_SHORT 1/3)
+#   BENCH_QUEUE_ONLY=1  only the queue
 #
 # Otherwise the function is the release artifact of scripts/package.sh
 # (incremental: a no-op when up to date), so the release profile is compiled

@@ -1,13 +1,16 @@
 //! The command line (scripts/bench.sh passes every path) and `BENCH_SHORT`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::harness::Subject;
 use crate::sizes::Package;
 
 pub const USAGE: &str = "usage: bench --function BIN --function-zip ZIP --baseline BOOTSTRAP \
 --baseline-handler PY --baseline-zip ZIP --baseline-venv DIR --baseline-site-packages DIR \
-[--build-seconds S]   (BENCH_SHORT=1: short mode; CFN_HAND_OFF is passed to the function in the queue)";
+[--build-seconds S]   (BENCH_SHORT=1: short mode; CFN_HAND_OFF is passed to the function in the queue; \
+BENCH_QUEUE=BUILD/TIMEOUT in seconds, e.g. 3/5: the queue's build time and function timeout; \
+BENCH_QUEUE_ONLY=1: only the queue)";
 
 #[derive(Debug)]
 pub struct Args {
@@ -23,6 +26,27 @@ pub struct Args {
     /// `CFN_HAND_OFF` as the bench got it, for the function in the queue:
     /// `false` measures the function as it was before hand-offs.
     hand_off: Option<String>,
+    /// `BENCH_QUEUE`: the queue's build time and function timeout, for
+    /// seeing how the trade-off between calls and idle time moves with them.
+    pub queue: Option<(Duration, Duration)>,
+    pub queue_only: bool,
+}
+
+fn flag(name: &str) -> bool {
+    std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0")
+}
+
+fn queue_plan() -> Result<Option<(Duration, Duration)>, String> {
+    let Ok(value) = std::env::var("BENCH_QUEUE") else {
+        return Ok(None);
+    };
+    let seconds = |s: &str| s.trim().parse().map(Duration::from_secs);
+    match value.split_once('/').map(|(b, t)| (seconds(b), seconds(t))) {
+        Some((Ok(build), Ok(timeout))) => Ok(Some((build, timeout))),
+        _ => Err(format!(
+            "BENCH_QUEUE: BUILD/TIMEOUT in whole seconds, e.g. 3/5, not {value}"
+        )),
+    }
 }
 
 impl Args {
@@ -49,8 +73,10 @@ impl Args {
                 .remove("--build-seconds")
                 .map(|s| s.parse().map_err(|_| format!("--build-seconds: not a number: {s}")))
                 .transpose()?,
-            short: std::env::var("BENCH_SHORT").is_ok_and(|v| !v.is_empty() && v != "0"),
+            short: flag("BENCH_SHORT"),
             hand_off: std::env::var("CFN_HAND_OFF").ok(),
+            queue: queue_plan()?,
+            queue_only: flag("BENCH_QUEUE_ONLY"),
         };
         match get.keys().next() {
             Some(unknown) => Err(format!("unknown argument {unknown}")),

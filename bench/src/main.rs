@@ -56,14 +56,15 @@ impl Plan {
                 invocations: 2000,
                 create_delay_secs: 3,
                 latency_samples: 5,
-                // A build fits in one invocation (4 s of work in a 5 s
-                // timeout), as a real one of minutes fits in 15: the queue
-                // of 30-60 s outlasts a dozen invocations, as 20 real builds
-                // outlast one hour.
+                // Builds of half a minute (real ones take about a minute):
+                // at a few seconds the queue would measure the backoff's
+                // ramp, not its pace. A build fits in one invocation (39 s
+                // of work in a 40 s timeout), as a real one fits in 15
+                // minutes, while the queue of 5-10 minutes outlasts 8-15.
                 queue: QueuePlan {
                     sizes: &[10, 20],
-                    build: Duration::from_secs(3),
-                    timeout: Duration::from_secs(5),
+                    build: Duration::from_secs(30),
+                    timeout: Duration::from_secs(40),
                 },
             }
         }
@@ -103,13 +104,18 @@ async fn measure(subject: &Subject, plan: Plan) -> Result<Figures> {
 
 async fn run(args: Args) -> Result<()> {
     let started = Instant::now();
-    let plan = Plan::new(args.short);
+    let mut plan = Plan::new(args.short);
+    if let Some((build, timeout)) = args.queue {
+        (plan.queue.build, plan.queue.timeout) = (build, timeout);
+    }
     let (rust, python) = (args.rust(), args.python());
-    let rust_figures = measure(&rust, plan).await?;
-    let python_figures = measure(&python, plan).await?;
+    if !args.queue_only {
+        let rust_figures = measure(&rust, plan).await?;
+        let python_figures = measure(&python, plan).await?;
+        let table = Table::new(&rust_figures, &python_figures, args.build_seconds);
+        println!("{}", table.render(plan, args.short));
+    }
     let queues = queue::measure(&rust, plan.queue, &args.queue_env()).await?;
-    let table = Table::new(&rust_figures, &python_figures, args.build_seconds);
-    println!("{}", table.render(plan, args.short));
     println!("{}", queues.render());
     eprintln!("bench: done in {:.0} s", started.elapsed().as_secs_f64());
     match queues.problems().as_slice() {
