@@ -116,6 +116,25 @@ where
     }
 }
 
+/// Which version `DescribeImageVersion` reads: always one named, since a
+/// describe that names neither reads the image's latest version, which is
+/// another request's when versions of one image are made at once.
+enum Which<'a> {
+    Version(i32),
+    Alias(&'a str),
+}
+
+impl SdkImageVersions {
+    async fn describe_one(&self, image_name: &str, which: Which<'_>) -> Result<DescribeImageVersionOutput, ApiError> {
+        let request = self.client.describe_image_version().image_name(image_name);
+        let request = match which {
+            Which::Version(version) => request.version(version),
+            Which::Alias(alias) => request.alias(alias),
+        };
+        request.send().await.map_err(|e| api_error("DescribeImageVersion", e))
+    }
+}
+
 fn state_of(out: DescribeImageVersionOutput) -> VersionState {
     VersionState {
         arn: out.image_version_arn().unwrap_or_default().to_owned(),
@@ -158,33 +177,16 @@ impl ImageVersions for SdkImageVersions {
     }
 
     async fn describe(&self, image_name: &str, version: i32) -> Result<VersionState, ApiError> {
-        self.client
-            .describe_image_version()
-            .image_name(image_name)
-            .version(version)
-            .send()
+        self.describe_one(image_name, Which::Version(version))
             .await
             .map(state_of)
-            .map_err(|e| api_error("DescribeImageVersion", e))
     }
 
     async fn holder_of(&self, image_name: &str, alias: &str) -> Result<Option<i32>, ApiError> {
-        match self
-            .client
-            .describe_image_version()
-            .image_name(image_name)
-            .alias(alias)
-            .send()
-            .await
-        {
+        match self.describe_one(image_name, Which::Alias(alias)).await {
             Ok(out) => Ok(out.version()),
-            Err(e) => match api_error("DescribeImageVersion", e) {
-                ApiError {
-                    kind: ErrorKind::NotFound,
-                    ..
-                } => Ok(None),
-                other => Err(other),
-            },
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
         }
     }
 
