@@ -11,6 +11,7 @@ mod run;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
+use tokio::time::Instant;
 use tracing::{info, warn};
 
 use outcome::image_error;
@@ -38,6 +39,10 @@ pub(crate) struct Lifecycle<'a, R> {
     pub(crate) regions: &'a R,
     pub(crate) pacing: &'a Pacing,
     pub(crate) progress: &'a Progress,
+    /// A retry due after this waits for the deadline instead: a call cut
+    /// short by it cannot be handed on, while a wait can. `None`: no
+    /// deadline cuts this lifecycle.
+    pub(crate) retries_until: Option<Instant>,
 }
 
 impl<R: Regions> Lifecycle<'_, R> {

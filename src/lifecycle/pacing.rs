@@ -202,7 +202,16 @@ impl<R: Regions> Lifecycle<'_, R> {
         if let Some(wait) = next_try.and_then(|at| at.duration_since(SystemTime::now()).ok())
             && self.pacing.waits
         {
-            tokio::time::sleep(wait).await;
+            self.wait_before_retrying(wait).await;
+        }
+    }
+
+    /// Sleeps `wait`, or for good when the retry would start too close to
+    /// the deadline: the request is then handed on while it waits.
+    async fn wait_before_retrying(&self, wait: Duration) {
+        match self.retries_until {
+            Some(until) if tokio::time::Instant::now() + wait > until => std::future::pending().await,
+            _ => tokio::time::sleep(wait).await,
         }
     }
 
@@ -229,7 +238,7 @@ impl<R: Regions> Lifecycle<'_, R> {
             return Err(error.clone());
         }
         warn!(error = %error, attempt = *attempt + 1, "retrying");
-        tokio::time::sleep(wait).await;
+        self.wait_before_retrying(wait).await;
         *attempt += 1;
         Ok(())
     }

@@ -2,6 +2,7 @@
 //! a deadline cuts it short, so that whoever called can still answer.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::time::{Instant, sleep_until};
@@ -68,7 +69,7 @@ impl<R: Regions + 'static> Engine<R> {
     pub(crate) async fn run(self: &Arc<Self>, work: Work, progress: &Progress, until: Instant) -> Ended {
         let mut task = {
             let (engine, progress) = (self.clone(), progress.clone());
-            tokio::spawn(async move { engine.lifecycle(work, &progress).await }.in_current_span())
+            tokio::spawn(async move { engine.lifecycle(work, &progress, until).await }.in_current_span())
         };
         let joined = tokio::select! {
             joined = &mut task => joined,
@@ -107,15 +108,17 @@ impl<R: Regions + 'static> Engine<R> {
             regions: &self.regions,
             pacing: &self.pacing,
             progress: &progress,
+            retries_until: None,
         };
         lifecycle.discard(arn, image, &parsed.region).await
     }
 
-    async fn lifecycle(&self, work: Work, progress: &Progress) -> Result<Done, LifecycleError> {
+    async fn lifecycle(&self, work: Work, progress: &Progress, until: Instant) -> Result<Done, LifecycleError> {
         let lifecycle = Lifecycle {
             regions: &self.regions,
             pacing: &self.pacing,
             progress,
+            retries_until: Some(until - call_margin(until)),
         };
         lifecycle.wait_for_the_next_try().await;
         match work {
@@ -136,4 +139,10 @@ impl<R: Regions + 'static> Engine<R> {
             } => lifecycle.delete(&physical_id, &properties).await,
         }
     }
+}
+
+/// How long before the deadline a retry may still start: a tenth of the
+/// time left, 250 ms to 2 s, the time a SageMaker call takes and then some.
+fn call_margin(until: Instant) -> Duration {
+    (until.saturating_duration_since(Instant::now()) / 10).clamp(Duration::from_millis(250), Duration::from_secs(2))
 }

@@ -33,6 +33,7 @@ async fn run_with<T>(fake: &Fake, progress: &Progress, work: impl AsyncFnOnce(&L
         regions: fake,
         pacing: &pacing,
         progress,
+        retries_until: None,
     })
     .await
 }
@@ -400,6 +401,34 @@ async fn a_request_handed_on_while_the_image_was_busy_waits_for_its_scheduled_tr
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_try_due_too_close_to_the_deadline_is_handed_on_instead_of_started() {
+    let fake = Fake::default();
+    let now = std::time::SystemTime::now();
+    let progress = Progress::resumed(Some(Busy {
+        operation: "CreateImageVersion".to_owned(),
+        since: now - Duration::from_secs(60),
+        next_try: now + Duration::from_millis(9_500),
+    }));
+    let engine = std::sync::Arc::new(Engine {
+        regions: fake.clone(),
+        pacing: Pacing::default(),
+    });
+    let work = Work::Create {
+        request_id: "req-1".to_owned(),
+        properties: props(json!({})),
+    };
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    let ended = engine.run(work, &progress, until).await;
+    assert!(matches!(ended, Ended::OutOfTime), "{ended:?}");
+    assert_eq!(
+        fake.calls(),
+        Vec::<String>::new(),
+        "a call cut by the deadline could not be handed on"
+    );
+    assert_eq!(progress.snapshot().waiting_for, Some(Waiting::Busy));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_busy_image_is_remembered_with_the_next_try_until_the_write_goes_through() {
     let fake = Fake::default();
     fake.fail("CreateImageVersion", ErrorKind::InUse);
@@ -409,6 +438,7 @@ async fn a_busy_image_is_remembered_with_the_next_try_until_the_write_goes_throu
         regions: &fake,
         pacing: &pacing,
         progress: &progress,
+        retries_until: None,
     };
     assert!(lifecycle.create("req-1", &props(json!({}))).await.is_err());
     let busy = progress.snapshot().busy.expect("the image was busy");
