@@ -376,14 +376,15 @@ async fn removing_existing_version_on_update_changes_nothing() {
     assert!(fake.writes().is_empty(), "{:?}", fake.writes());
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_request_handed_on_while_the_image_was_busy_waits_for_its_scheduled_try() {
-    let fake = Fake::default();
+/// A Create handed on by an invocation that found the image busy a minute
+/// ago and scheduled its next try `next_try_in` from now, run until
+/// `until_in` from now, as the engine runs it.
+async fn resume_busy_create(fake: &Fake, next_try_in: Duration, until_in: Duration) -> (Ended, Progress) {
     let now = std::time::SystemTime::now();
     let progress = Progress::resumed(Some(Busy {
         operation: "CreateImageVersion".to_owned(),
         since: now - Duration::from_secs(60),
-        next_try: now + Duration::from_secs(20),
+        next_try: now + next_try_in,
     }));
     let engine = std::sync::Arc::new(Engine {
         regions: fake.clone(),
@@ -393,8 +394,17 @@ async fn a_request_handed_on_while_the_image_was_busy_waits_for_its_scheduled_tr
         request_id: "req-1".to_owned(),
         properties: props(json!({})),
     };
+    let ended = engine
+        .run(work, &progress, tokio::time::Instant::now() + until_in)
+        .await;
+    (ended, progress)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_handed_on_while_the_image_was_busy_waits_for_its_scheduled_try() {
+    let fake = Fake::default();
     let started = tokio::time::Instant::now();
-    let ended = engine.run(work, &progress, started + Duration::from_secs(900)).await;
+    let (ended, progress) = resume_busy_create(&fake, Duration::from_secs(20), Duration::from_secs(900)).await;
     assert!(matches!(ended, Ended::Done(_)), "{ended:?}");
     assert!(started.elapsed() >= Duration::from_secs(20), "{:?}", started.elapsed());
     assert_eq!(progress.snapshot().busy, None, "the Create went through");
@@ -403,22 +413,7 @@ async fn a_request_handed_on_while_the_image_was_busy_waits_for_its_scheduled_tr
 #[tokio::test(start_paused = true)]
 async fn a_try_due_too_close_to_the_deadline_is_handed_on_instead_of_started() {
     let fake = Fake::default();
-    let now = std::time::SystemTime::now();
-    let progress = Progress::resumed(Some(Busy {
-        operation: "CreateImageVersion".to_owned(),
-        since: now - Duration::from_secs(60),
-        next_try: now + Duration::from_millis(9_500),
-    }));
-    let engine = std::sync::Arc::new(Engine {
-        regions: fake.clone(),
-        pacing: Pacing::default(),
-    });
-    let work = Work::Create {
-        request_id: "req-1".to_owned(),
-        properties: props(json!({})),
-    };
-    let until = tokio::time::Instant::now() + Duration::from_secs(10);
-    let ended = engine.run(work, &progress, until).await;
+    let (ended, progress) = resume_busy_create(&fake, Duration::from_millis(9_500), Duration::from_secs(10)).await;
     assert!(matches!(ended, Ended::OutOfTime), "{ended:?}");
     assert_eq!(
         fake.calls(),
