@@ -10,7 +10,7 @@
 
 mod invoke;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -32,8 +32,8 @@ pub(crate) const MAX_HAND_OFFS: u32 = 100;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Record {
-    /// When the first link received the request, in epoch milliseconds.
-    first_received_ms: u64,
+    #[serde(with = "epoch_ms", rename = "FirstReceivedMs")]
+    first_received: SystemTime,
     hand_offs: u32,
     /// The version the request made or acts on, when one exists.
     version_arn: Option<String>,
@@ -41,23 +41,22 @@ struct Record {
     waiting_for: Option<String>,
     /// The write the image was busy for, so that the next link keeps its pace.
     #[serde(default)]
-    busy: Option<BusyRecord>,
+    busy: Option<Busy>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct BusyRecord {
-    operation: String,
-    since_ms: u64,
-    next_try_ms: u64,
-}
+/// A time in the record: epoch milliseconds, as Lambda's deadline header.
+pub(crate) mod epoch_ms {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-fn epoch_ms(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
-}
+    use serde::{Deserialize, Deserializer, Serializer};
 
-fn from_epoch_ms(ms: u64) -> SystemTime {
-    UNIX_EPOCH + Duration::from_millis(ms)
+    pub(crate) fn serialize<S: Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(time.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        u64::deserialize(d).map(|ms| UNIX_EPOCH + Duration::from_millis(ms))
+    }
 }
 
 /// A request's life across invocations.
@@ -76,18 +75,12 @@ impl Chain {
     /// The chain `event` belongs to: the record of an earlier link, or a new
     /// one received `now`.
     pub(crate) fn of(event: &Value, now: SystemTime) -> Self {
-        let record = event
-            .get(RECORD)
-            .and_then(|r| serde_json::from_value::<Record>(r.clone()).ok());
+        let record = event.get(RECORD).and_then(|r| Record::deserialize(r).ok());
         Chain {
-            first_received: record.as_ref().map_or(now, |r| from_epoch_ms(r.first_received_ms)),
+            first_received: record.as_ref().map_or(now, |r| r.first_received),
             hand_offs: record.as_ref().map_or(0, |r| r.hand_offs),
             service_timeout: service_timeout(event),
-            busy: record.as_ref().and_then(|r| r.busy.clone()).map(|b| Busy {
-                operation: b.operation,
-                since: from_epoch_ms(b.since_ms),
-                next_try: from_epoch_ms(b.next_try_ms),
-            }),
+            busy: record.as_ref().and_then(|r| r.busy.clone()),
             version_arn: record.and_then(|r| r.version_arn),
         }
     }
@@ -108,15 +101,11 @@ impl Chain {
     /// The event for the next link: `event` with the record of this one.
     pub(crate) fn next_event(&self, event: &Value, progress: &ProgressState) -> Vec<u8> {
         let record = Record {
-            first_received_ms: epoch_ms(self.first_received),
+            first_received: self.first_received,
             hand_offs: self.hand_offs + 1,
             version_arn: progress.version_arn.clone().or_else(|| self.version_arn.clone()),
             waiting_for: progress.waiting_for.as_ref().map(ToString::to_string),
-            busy: progress.busy.as_ref().map(|b| BusyRecord {
-                operation: b.operation.clone(),
-                since_ms: epoch_ms(b.since),
-                next_try_ms: epoch_ms(b.next_try),
-            }),
+            busy: progress.busy.clone(),
         };
         let mut next = event.clone();
         next[RECORD] = serde_json::to_value(record).expect("a plain struct");
@@ -139,6 +128,8 @@ fn service_timeout(event: &Value) -> Duration {
 
 #[cfg(test)]
 mod tests {
+    use std::time::UNIX_EPOCH;
+
     use serde_json::json;
 
     use super::*;
@@ -191,8 +182,8 @@ mod tests {
     fn the_next_link_keeps_the_busy_image_and_when_to_try_again() {
         let busy = Busy {
             operation: "CreateImageVersion".to_owned(),
-            since: from_epoch_ms(1_790_000_000_000),
-            next_try: from_epoch_ms(1_790_000_042_500),
+            since: UNIX_EPOCH + Duration::from_millis(1_790_000_000_000),
+            next_try: UNIX_EPOCH + Duration::from_millis(1_790_000_042_500),
         };
         let progress = ProgressState {
             busy: Some(busy.clone()),

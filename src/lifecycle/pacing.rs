@@ -5,6 +5,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use serde::{Deserialize, Serialize};
 use tracing::warn;
 
 use super::{Lifecycle, LifecycleError};
@@ -79,11 +80,14 @@ pub(crate) struct ProgressState {
 /// A write refused with `ResourceInUse`, and when to try it again: carried
 /// from link to link, so that a new invocation goes on with the backoff
 /// instead of calling at once and starting again from its base.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
 pub(crate) struct Busy {
     pub(crate) operation: String,
     /// When this request first found the image busy.
+    #[serde(with = "crate::handoff::epoch_ms", rename = "SinceMs")]
     pub(crate) since: SystemTime,
+    #[serde(with = "crate::handoff::epoch_ms", rename = "NextTryMs")]
     pub(crate) next_try: SystemTime,
 }
 
