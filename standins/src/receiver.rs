@@ -351,6 +351,10 @@ async fn admin(inner: &Shared<State>, method: &Method, path: &str, query: &str) 
                 None => http::json_response(404, &json!({"message": format!("no accepted PUT for {id}")})),
             }
         }
+        (&Method::POST, "/_receiver/clear") => {
+            inner.lock().puts.clear();
+            http::json_response(200, &json!({"cleared": true}))
+        }
         _ => http::json_response(404, &json!({"message": format!("no admin route {method} {path}")})),
     }
 }

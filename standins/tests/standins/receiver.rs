@@ -190,3 +190,18 @@ async fn the_admin_api_waits_for_an_accepted_put_and_lists_every_put() {
     assert_eq!(all[0]["Status"], 503);
     assert!(all[0]["Headers"].is_object());
 }
+
+#[tokio::test]
+async fn the_admin_api_clears_the_puts_so_a_resent_event_waits_for_its_new_answer() {
+    let rx = ResponseReceiver::start().await;
+    let host = host_of(&rx.endpoint());
+    let (_, target) = split(&rx.response_url("req-a"));
+    assert_eq!(put(&host, &target).await.status, 200);
+    assert_eq!(request(&host, "POST", "/_receiver/clear", &[], b"").await.status, 200);
+    assert_eq!(
+        request(&host, "GET", "/_receiver/puts", &[], b"").await.json(),
+        serde_json::json!([])
+    );
+    let r = request(&host, "GET", "/_receiver/wait?request_id=req-a&timeout_ms=50", &[], b"").await;
+    assert_eq!(r.status, 404, "the earlier answer is gone");
+}

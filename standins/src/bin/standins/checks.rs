@@ -17,9 +17,9 @@ use crate::{USAGE, client};
 const ANSWER_WAIT: Duration = Duration::from_secs(60);
 
 pub(crate) async fn clear_answers() -> Result<ExitCode, String> {
-    client::call(local::RECEIVER_ADDR, Method::POST, "/_receiver/clear")
+    client::post(local::RECEIVER_ADDR, "/_receiver/clear")
         .await
-        .map_err(|e| format!("the response receiver does not answer ({e}): is 'make watch' running?"))?;
+        .map_err(|e| format!("the response receiver did not clear its answers ({e}): is 'make watch' running?"))?;
     Ok(ExitCode::SUCCESS)
 }
 

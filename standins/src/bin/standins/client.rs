@@ -30,8 +30,17 @@ pub(crate) async fn call(addr: &str, method: Method, path: &str) -> Result<(u16,
 
 /// `GET path`, which must answer 200.
 pub(crate) async fn get(addr: &str, path: &str) -> Result<Value, String> {
-    match call(addr, Method::GET, path).await? {
+    ok(addr, Method::GET, path).await
+}
+
+/// `POST path`, which must answer 200.
+pub(crate) async fn post(addr: &str, path: &str) -> Result<Value, String> {
+    ok(addr, Method::POST, path).await
+}
+
+async fn ok(addr: &str, method: Method, path: &str) -> Result<Value, String> {
+    match call(addr, method.clone(), path).await? {
         (200, json) => Ok(json),
-        (status, json) => Err(format!("GET http://{addr}{path}: HTTP {status} {json}")),
+        (status, json) => Err(format!("{method} http://{addr}{path}: HTTP {status} {json}")),
     }
 }
