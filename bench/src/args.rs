@@ -96,12 +96,14 @@ impl Args {
         }
     }
 
-    /// What the queue's function gets on top of the Rust subject's environment.
-    pub fn queue_env(&self) -> Vec<(String, String)> {
-        self.hand_off
-            .iter()
-            .map(|v| ("CFN_HAND_OFF".to_owned(), v.clone()))
-            .collect()
+    /// The Rust subject as the queue runs it: with `CFN_HAND_OFF` as the bench
+    /// got it (`false` measures the function as it was before hand-offs).
+    pub fn rust_in_the_queue(&self) -> Subject {
+        let mut subject = self.rust();
+        subject
+            .envs
+            .extend(self.hand_off.iter().map(|v| ("CFN_HAND_OFF".to_owned(), v.clone())));
+        subject
     }
 
     /// The baseline's `bootstrap` finds `python3` on PATH: the venv's first.

@@ -125,18 +125,9 @@ pub fn spawn(
     sagemaker: &SageMakerStandIn,
     extra: &[(String, String)],
 ) -> Result<FunctionProcess> {
-    let mut envs: Vec<(String, String)> = [
-        ("AWS_ENDPOINT_URL_SAGEMAKER", sagemaker.endpoint().as_str()),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_DEFAULT_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "AKIDBENCH"),
-        ("AWS_SECRET_ACCESS_KEY", "bench-secret"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-        ("CFN_ALLOW_LOOPBACK_RESPONSE_URL", "true"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    let mut envs = standins::local::function_env(&sagemaker.endpoint());
+    // botocore reads its region from here (AWS_REGION is the SDKs' and the runtime's).
+    envs.push(("AWS_DEFAULT_REGION".to_owned(), standins::local::REGION.to_owned()));
     envs.extend(subject.envs.iter().chain(extra).cloned());
     FunctionProcess::try_spawn(&subject.program, runtime, &envs)
         .map_err(|e| format!("{}: cannot start {}: {e}", subject.name, subject.program.display()))

@@ -115,7 +115,7 @@ async fn run(args: Args) -> Result<()> {
         let table = Table::new(&rust_figures, &python_figures, args.build_seconds);
         println!("{}", table.render(plan, args.short));
     }
-    let queues = queue::measure(&rust, plan.queue, &args.queue_env()).await?;
+    let queues = queue::measure(&args.rust_in_the_queue(), plan.queue).await?;
     println!("{}", queues.render());
     eprintln!("bench: done in {:.0} s", started.elapsed().as_secs_f64());
     match queues.problems().as_slice() {

@@ -32,12 +32,6 @@ pub struct QueuePlan {
 const TARGET_WALL: f64 = 1.15;
 const TARGET_CALLS: f64 = 2.0;
 
-/// One request alone, same build time and timeout: the reference.
-pub struct Lone {
-    pub operations: Vec<String>,
-    pub invocations: usize,
-}
-
 /// One queue of N.
 pub struct Queue {
     pub n: usize,
@@ -61,7 +55,8 @@ pub struct Queue {
 
 pub struct Queues {
     pub plan: QueuePlan,
-    pub lone: Lone,
+    /// One request alone, same build time and timeout: the reference.
+    pub lone: Queue,
     pub queues: Vec<Queue>,
 }
 
@@ -83,17 +78,10 @@ struct Instance {
 }
 
 impl Instance {
-    async fn start(
-        subject: &Subject,
-        sagemaker: &SageMakerStandIn,
-        plan: QueuePlan,
-        env: &[(String, String)],
-    ) -> Result<Instance> {
+    async fn start(subject: &Subject, sagemaker: &SageMakerStandIn, plan: QueuePlan) -> Result<Instance> {
         let runtime = RuntimeApi::start().await;
         let lambda = LambdaApi::start(&runtime).await.with_timeout(plan.timeout);
-        let mut extra = vec![lambda.endpoint_env()];
-        extra.extend(env.iter().cloned());
-        let function = harness::spawn(subject, &runtime, sagemaker, &extra)?;
+        let function = harness::spawn(subject, &runtime, sagemaker, &[lambda.endpoint_env()])?;
         harness::wait_polling(subject, &runtime, &function).await?;
         Ok(Instance {
             runtime,
@@ -121,42 +109,33 @@ fn create(events: &Events<'_>) -> Value {
     event
 }
 
-/// `env` is added to the function's (`CFN_HAND_OFF` for the "before" figures).
-pub async fn measure(subject: &Subject, plan: QueuePlan, env: &[(String, String)]) -> Result<Queues> {
+pub async fn measure(subject: &Subject, plan: QueuePlan) -> Result<Queues> {
     eprintln!(
         "bench: {}: a lone Create (build {} s, timeout {} s)",
         subject.name,
         plan.build.as_secs_f64(),
         plan.timeout.as_secs_f64()
     );
-    let lone = measure_lone(subject, plan, env).await?;
+    let lone = measure_queue(subject, plan, 1).await?;
+    if let Some(problem) = lone.problems.first() {
+        return Err(format!("a lone Create: {problem}"));
+    }
     let mut queues = Vec::new();
     for &n in plan.sizes {
         eprintln!("bench: {}: {n} Creates of one image at once", subject.name);
-        queues.push(measure_queue(subject, plan, env, n).await?);
+        queues.push(measure_queue(subject, plan, n).await?);
     }
     Ok(Queues { plan, lone, queues })
 }
 
-async fn measure_lone(subject: &Subject, plan: QueuePlan, env: &[(String, String)]) -> Result<Lone> {
-    let queue = measure_queue(subject, plan, env, 1).await?;
-    if let Some(problem) = queue.problems.first() {
-        return Err(format!("a lone Create: {problem}"));
-    }
-    Ok(Lone {
-        operations: queue.operations,
-        invocations: queue.invocations,
-    })
-}
-
-async fn measure_queue(subject: &Subject, plan: QueuePlan, env: &[(String, String)], n: usize) -> Result<Queue> {
+async fn measure_queue(subject: &Subject, plan: QueuePlan, n: usize) -> Result<Queue> {
     let sagemaker = SageMakerStandIn::start().await;
     sagemaker.add_image(IMAGE);
     sagemaker.set_delays(plan.build, Duration::ZERO);
     let receiver = ResponseReceiver::start().await;
     let mut instances = Vec::with_capacity(n);
     for _ in 0..n {
-        instances.push(Instance::start(subject, &sagemaker, plan, env).await?);
+        instances.push(Instance::start(subject, &sagemaker, plan).await?);
     }
     let events = Events::new(&receiver);
     let requests: Vec<Value> = (0..n).map(|_| create(&events)).collect();
