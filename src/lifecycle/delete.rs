@@ -22,10 +22,9 @@ impl<R: Regions> Lifecycle<'_, R> {
         let api = self.regions.api(&arn.region).await;
         let arn_text = arn.to_string();
         self.progress.update(|p| p.version_arn = Some(arn_text.clone()));
-        self.progress
-            .update(|p| p.waiting_for = Some(Waiting::Call("DeleteImageVersion".to_owned())));
         let mut attempt = 0;
         loop {
+            self.calling("DeleteImageVersion");
             match api.delete(image, arn.version).await {
                 Ok(()) => {
                     self.no_longer_busy("DeleteImageVersion");

@@ -96,6 +96,8 @@ pub(crate) struct Busy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Waiting {
     Call(String),
+    /// The next try of a call SageMaker throttled or failed with a 5xx.
+    Retry(String),
     Created,
     Deleted,
     /// `ResourceInUse`: another version of the image is being created or
@@ -114,6 +116,7 @@ impl std::fmt::Display for Waiting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Waiting::Call(operation) => write!(f, "SageMaker {operation} to answer"),
+            Waiting::Retry(operation) => write!(f, "the next try of SageMaker {operation} (throttled or 5xx)"),
             Waiting::Created => f.write_str("the version to be CREATED (polling DescribeImageVersion)"),
             Waiting::Deleted => f.write_str("the version to be deleted (polling DescribeImageVersion)"),
             Waiting::Busy => {
@@ -174,11 +177,9 @@ impl<R: Regions> Lifecycle<'_, R> {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
     {
-        // Named in the Reason if the deadline comes while the call hangs.
-        self.progress
-            .update(|p| p.waiting_for = Some(Waiting::Call(operation.to_owned())));
         let mut attempt = 0;
         loop {
+            self.calling(operation);
             match call().await {
                 Err(e) if e.is_retryable() => self.note_and_back_off(&e, &mut attempt).await?,
                 Ok(done) => {
@@ -188,6 +189,13 @@ impl<R: Regions> Lifecycle<'_, R> {
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// `operation` is in flight: named in the Reason if the deadline comes
+    /// while it hangs, and not handed on, since it may have taken effect.
+    pub(super) fn calling(&self, operation: &str) {
+        self.progress
+            .update(|p| p.waiting_for = Some(Waiting::Call(operation.to_owned())));
     }
 
     /// `operation` went through: the image is no longer busy for it.
@@ -229,6 +237,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         let wait = self.pacing.backoff(*attempt, busy_for);
         self.progress.update(|p| {
             p.last_error = Some(error.to_string());
+            p.waiting_for = Some(Waiting::Retry(error.operation.to_owned()));
             if let Some(since) = busy_since {
                 p.waiting_for = Some(Waiting::Busy);
                 p.busy = Some(Busy {

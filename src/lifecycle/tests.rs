@@ -376,6 +376,19 @@ async fn removing_existing_version_on_update_changes_nothing() {
     assert!(fake.writes().is_empty(), "{:?}", fake.writes());
 }
 
+/// A Create run as the engine runs it, with `progress`, until `until_in` from now.
+async fn engine_create(fake: &Fake, progress: &Progress, until_in: Duration) -> Ended {
+    let engine = std::sync::Arc::new(Engine {
+        regions: fake.clone(),
+        pacing: Pacing::default(),
+    });
+    let work = Work::Create {
+        request_id: "req-1".to_owned(),
+        properties: props(json!({})),
+    };
+    engine.run(work, progress, tokio::time::Instant::now() + until_in).await
+}
+
 /// A Create handed on by an invocation that found the image busy a minute
 /// ago and scheduled its next try `next_try_in` from now, run until
 /// `until_in` from now, as the engine runs it.
@@ -386,18 +399,7 @@ async fn resume_busy_create(fake: &Fake, next_try_in: Duration, until_in: Durati
         since: now - Duration::from_secs(60),
         next_try: now + next_try_in,
     }));
-    let engine = std::sync::Arc::new(Engine {
-        regions: fake.clone(),
-        pacing: Pacing::default(),
-    });
-    let work = Work::Create {
-        request_id: "req-1".to_owned(),
-        properties: props(json!({})),
-    };
-    let ended = engine
-        .run(work, &progress, tokio::time::Instant::now() + until_in)
-        .await;
-    (ended, progress)
+    (engine_create(fake, &progress, until_in).await, progress)
 }
 
 #[tokio::test(start_paused = true)]
@@ -421,6 +423,18 @@ async fn a_try_due_too_close_to_the_deadline_is_handed_on_instead_of_started() {
         "a call cut by the deadline could not be handed on"
     );
     assert_eq!(progress.snapshot().waiting_for, Some(Waiting::Busy));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttled_call_held_back_at_the_deadline_waits_on_sagemaker_not_on_a_call() {
+    let fake = Fake::default();
+    fake.fail("CreateImageVersion", ErrorKind::Transient);
+    let progress = Progress::default();
+    let ended = engine_create(&fake, &progress, Duration::from_millis(200)).await;
+    assert!(matches!(ended, Ended::OutOfTime), "{ended:?}");
+    let waiting = progress.snapshot().waiting_for;
+    assert_eq!(waiting, Some(Waiting::Retry("CreateImageVersion".to_owned())));
+    assert!(waiting.unwrap().is_on_sagemaker(), "so the request can be handed on");
 }
 
 #[tokio::test(start_paused = true)]
