@@ -15,7 +15,7 @@ use crate::cloudformation::event;
 use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, Status, placeholder_id};
 use crate::deadline::Budget;
 use crate::handoff::{Chain, HandOff};
-use crate::lifecycle::{Ended, Engine, LifecycleError, Pacing, Progress, ProgressState, Waiting, Work};
+use crate::lifecycle::{Ended, Engine, LifecycleError, Pacing, ProgressState, Waiting, Work};
 use crate::sagemaker::Regions;
 use crate::sagemaker::sdk::SdkRegions;
 
@@ -113,10 +113,10 @@ impl<R: Regions + 'static> Handler<R> {
                 "resuming a request handed on by an earlier invocation"
             );
         }
-        let progress = Progress::resumed(chain.busy.clone());
+        let progress = chain.progress();
         let is_create = matches!(work, Work::Create { .. });
         let is_update = matches!(work, Work::Update { .. });
-        let failed_id = || match progress.snapshot().version_arn.or(chain.version_arn.clone()) {
+        let failed_id = || match progress.snapshot().version_arn {
             Some(arn) if is_create => arn,
             _ => kept_or_placeholder(envelope),
         };

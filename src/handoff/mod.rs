@@ -17,7 +17,7 @@ use serde_json::Value;
 
 pub(crate) use invoke::HandOff;
 
-use crate::lifecycle::{Busy, ProgressState};
+use crate::lifecycle::{Busy, Progress, ProgressState};
 
 /// The event's top-level field that carries the record from link to link.
 const RECORD: &str = "SageMakerImageVersionContinuation";
@@ -66,9 +66,9 @@ pub(crate) struct Chain {
     pub(crate) hand_offs: u32,
     pub(crate) service_timeout: Duration,
     /// The version an earlier link made or acted on.
-    pub(crate) version_arn: Option<String>,
+    version_arn: Option<String>,
     /// The image an earlier link found busy, and when to try again.
-    pub(crate) busy: Option<Busy>,
+    busy: Option<Busy>,
 }
 
 impl Chain {
@@ -94,6 +94,12 @@ impl Chain {
         answer_by.duration_since(now).unwrap_or_default()
     }
 
+    /// What the earlier links learnt, for this one to go on from: the
+    /// version (so that a timeout still names it) and the busy image.
+    pub(crate) fn progress(&self) -> Progress {
+        Progress::resumed(self.version_arn.clone(), self.busy.clone())
+    }
+
     pub(crate) fn can_hand_off(&self) -> bool {
         self.hand_offs < MAX_HAND_OFFS
     }
@@ -103,7 +109,7 @@ impl Chain {
         let record = Record {
             first_received: self.first_received,
             hand_offs: self.hand_offs + 1,
-            version_arn: progress.version_arn.clone().or_else(|| self.version_arn.clone()),
+            version_arn: progress.version_arn.clone(),
             waiting_for: progress.waiting_for.as_ref().map(ToString::to_string),
             busy: progress.busy.clone(),
         };
@@ -169,7 +175,7 @@ mod tests {
         let next: Value = serde_json::from_slice(&chain.next_event(&event(json!("300")), &progress)).unwrap();
         let resumed = Chain::of(&next, SystemTime::now());
         assert_eq!(resumed.hand_offs, 1);
-        assert_eq!(resumed.version_arn, progress.version_arn);
+        assert_eq!(resumed.progress().snapshot().version_arn, progress.version_arn);
         let left = resumed.time_left(SystemTime::now());
         assert!(
             left <= Duration::from_secs(170) && left > Duration::from_secs(168),
@@ -191,7 +197,10 @@ mod tests {
         };
         let chain = Chain::of(&event(json!("300")), SystemTime::now());
         let next: Value = serde_json::from_slice(&chain.next_event(&event(json!("300")), &progress)).unwrap();
-        assert_eq!(Chain::of(&next, SystemTime::now()).busy, Some(busy));
+        assert_eq!(
+            Chain::of(&next, SystemTime::now()).progress().snapshot().busy,
+            Some(busy)
+        );
     }
 
     #[test]

@@ -128,8 +128,9 @@ impl std::fmt::Display for Waiting {
 
 impl Progress {
     /// The progress of a request an earlier invocation handed on.
-    pub(crate) fn resumed(busy: Option<Busy>) -> Self {
+    pub(crate) fn resumed(version_arn: Option<String>, busy: Option<Busy>) -> Self {
         Progress(Arc::new(Mutex::new(ProgressState {
+            version_arn,
             waiting_for: busy.as_ref().map(|_| Waiting::Busy),
             busy,
             ..ProgressState::default()

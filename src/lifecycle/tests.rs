@@ -394,11 +394,14 @@ async fn engine_create(fake: &Fake, progress: &Progress, until_in: Duration) -> 
 /// `until_in` from now, as the engine runs it.
 async fn resume_busy_create(fake: &Fake, next_try_in: Duration, until_in: Duration) -> (Ended, Progress) {
     let now = std::time::SystemTime::now();
-    let progress = Progress::resumed(Some(Busy {
-        operation: "CreateImageVersion".to_owned(),
-        since: now - Duration::from_secs(60),
-        next_try: now + next_try_in,
-    }));
+    let progress = Progress::resumed(
+        None,
+        Some(Busy {
+            operation: "CreateImageVersion".to_owned(),
+            since: now - Duration::from_secs(60),
+            next_try: now + next_try_in,
+        }),
+    );
     (engine_create(fake, &progress, until_in).await, progress)
 }
 
