@@ -26,6 +26,12 @@ pub(crate) struct Budget {
 }
 
 impl Budget {
+    /// A hand-off's Invoke stops here, half-way through the reserve, so
+    /// that a FAILED answer still has the other half to be sent.
+    pub(crate) fn hand_off_until(&self) -> Instant {
+        self.work_until + (self.answer_until - self.work_until) / 2
+    }
+
     /// From the runtime's `Lambda-Runtime-Deadline-Ms` (epoch milliseconds).
     pub(crate) fn from_deadline_ms(deadline_ms: u64) -> Self {
         let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
@@ -63,6 +69,14 @@ mod tests {
         assert!(short.work_until <= now + Duration::from_secs(3) + Duration::from_millis(50));
         assert!(short.answer_until > short.work_until);
         assert!(short.answer_until <= now + Duration::from_secs(4));
+    }
+
+    #[test]
+    fn a_hand_off_leaves_half_the_reserve_to_answer() {
+        let budget = Budget::with_time_left(Duration::from_secs(4));
+        let half = (budget.answer_until - budget.work_until) / 2;
+        assert!(half >= Duration::from_millis(400), "{half:?}");
+        assert_eq!(budget.answer_until - budget.hand_off_until(), half);
     }
 
     #[test]

@@ -145,7 +145,8 @@ impl<R: Regions + 'static> Handler<R> {
                         && chain.can_hand_off()
                     {
                         let next = chain.next_event(event, &state);
-                        let invoked = tokio::time::timeout_at(budget.answer_until, hand_off.invoke(function_arn, next));
+                        let invoked =
+                            tokio::time::timeout_at(budget.hand_off_until(), hand_off.invoke(function_arn, next));
                         match invoked.await {
                             Ok(Ok(())) => {
                                 info!(hand_offs = chain.hand_offs + 1, waiting_for = ?state.waiting_for, "handed on to a new invocation");
