@@ -94,7 +94,11 @@ impl HandOff {
         clients
             .entry(key)
             .or_insert_with(|| {
-                let retries = RetryConfig::standard()
+                // AWS_MAX_ATTEMPTS and the retry mode still apply; only the waits are short.
+                let retries = config
+                    .retry_config()
+                    .cloned()
+                    .unwrap_or_else(RetryConfig::standard)
                     .with_initial_backoff(HAND_OFF_BACKOFF)
                     .with_max_backoff(HAND_OFF_BACKOFF);
                 let mut conf = aws_sdk_lambda::config::Builder::from(config).retry_config(retries);
