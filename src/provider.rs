@@ -37,9 +37,10 @@ struct Handover {
     physical_resource_id: Option<String>,
     /// `onEvent` finished the work: `isComplete` has nothing to ask.
     complete: bool,
-    /// When `onEvent` ran, in epoch milliseconds.
+    /// When `onEvent` ran, in epoch milliseconds. A handover without it
+    /// (from an older version of the function) never gives up early.
     #[serde(default)]
-    started_ms: u64,
+    started_ms: Option<u64>,
 }
 
 /// How long after `onEvent` an `isComplete` gives up (`PROVIDER_GIVE_UP_SECONDS`,
@@ -132,10 +133,10 @@ impl<R: Regions + 'static> Provider<R> {
             Some(Handover { complete: true, .. }) => Ok(json!({ "IsComplete": true })),
             Some(h) => {
                 info!("isComplete");
-                let started = UNIX_EPOCH + Duration::from_millis(h.started_ms);
-                let give_up = self
-                    .give_up_after
-                    .is_some_and(|after| SystemTime::now().duration_since(started).unwrap_or_default() >= after);
+                let started = h.started_ms.map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
+                let give_up = self.give_up_after.zip(started).is_some_and(|(after, started)| {
+                    SystemTime::now().duration_since(started).unwrap_or_default() >= after
+                });
                 self.is_complete(work, &envelope, budget, give_up.then_some(h.physical_resource_id))
                     .await
             }
@@ -153,7 +154,7 @@ impl<R: Regions + 'static> Provider<R> {
             serde_json::to_value(Handover {
                 physical_resource_id: original_id.clone(),
                 complete,
-                started_ms: epoch_ms(SystemTime::now()),
+                started_ms: Some(epoch_ms(SystemTime::now())),
             })
             .expect("a plain struct")
         };

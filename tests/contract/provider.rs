@@ -185,6 +185,22 @@ async fn a_replacement_still_building_when_the_provider_gives_up_fails_naming_it
     assert!(reason.contains(&version_arn(2)), "the new version is named: {reason}");
 }
 
+#[tokio::test]
+async fn a_handover_without_its_start_time_does_not_give_up() {
+    let h = Harness::start_with(&[("PROVIDER_FRAMEWORK", "cdk"), ("PROVIDER_GIVE_UP_SECONDS", "1")]).await;
+    h.sagemaker.set_delays(
+        std::time::Duration::from_secs(3600),
+        std::time::Duration::from_millis(200),
+    );
+    let event = h.create_event(props());
+    let mut started = call(&h, &event).await.unwrap();
+    let handover = started["SageMakerImageVersion"].as_object_mut().unwrap();
+    assert!(handover.remove("StartedMs").is_some(), "onEvent records when it ran");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let result = call(&h, &merged(&event, &started)).await.unwrap();
+    assert_eq!(result["IsComplete"], false, "{result}");
+}
+
 /// The events of `events/provider/` (`make invoke PROVIDER_FRAMEWORK=cdk`),
 /// in order, return what the README's table says.
 #[tokio::test]
