@@ -58,7 +58,7 @@ impl Plan {
                 latency_samples: 5,
                 // Builds of half a minute (real ones take about a minute):
                 // at a few seconds the queue would measure the backoff's
-                // ramp, not its pace. A build fits in one invocation (39 s
+                // ramp, not its pace. A build fits in one invocation (36 s
                 // of work in a 40 s timeout), as a real one fits in 15
                 // minutes, while the queue of 5-10 minutes outlasts 8-15.
                 queue: QueuePlan {
