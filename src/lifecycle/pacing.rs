@@ -274,6 +274,13 @@ mod tests {
     }
 
     #[test]
+    fn retries_are_jittered_so_that_waiters_spread_out() {
+        let pacing = Pacing::default();
+        let draws: std::collections::BTreeSet<Duration> = (0..50).map(|_| pacing.backoff(10, None)).collect();
+        assert!(draws.len() > 1, "{draws:?}");
+    }
+
+    #[test]
     fn a_busy_image_is_retried_less_often_the_longer_it_has_been_busy() {
         let pacing = Pacing::default();
         let busy = |secs| pacing.backoff(10, Some(Duration::from_secs(secs)));

@@ -205,7 +205,7 @@ async fn changing_region_creates_a_version_in_the_new_region() {
     let Updated {
         h,
         id: old_id,
-        old,
+        new,
         answer,
         ..
     } = updated(full_props(), json!({"Region": "eu-west-1"})).await;
@@ -217,7 +217,8 @@ async fn changing_region_creates_a_version_in_the_new_region() {
     assert_eq!(moved[0].aliases, ["latest", "stable"]);
     assert_eq!(h.sagemaker.versions_in(REGION, IMAGE).len(), 1, "the old one is left");
 
-    let deleted = h.invoke(&h.delete_event(&old_id, old)).await;
+    // Properties that name the other region: the ARN decides.
+    let deleted = h.invoke(&h.delete_event(&old_id, new)).await;
     deleted.assert_success();
     let deletes = h.sagemaker.calls_of("DeleteImageVersion");
     assert_eq!(deletes.len(), 1);
