@@ -63,6 +63,16 @@ async fn a_rollback_delete_arriving_while_the_version_is_creating_deletes_it_onc
     building.await.unwrap();
 }
 
+#[tokio::test]
+async fn a_deletion_that_outlasts_one_invocation_answers_success_once_after_hand_offs() {
+    let h = harness().await;
+    let arn = h.create_ok(props()).await.physical_id().to_owned();
+    h.sagemaker.set_delays(Duration::from_millis(200), TIMEOUT * 2);
+    h.invoke_timed(&h.delete_event(&arn, props())).await.assert_success();
+    assert!(h.hand_offs() >= 1, "the wait for the version to be gone went on");
+    assert!(h.sagemaker.version(IMAGE, 1).is_none());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_versions_of_one_image_created_at_once_all_succeed() {
     let h = harness().await;
