@@ -158,6 +158,18 @@ async fn update_in_place_sends_only_what_differs_and_repairs_aliases() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn update_in_place_repairs_metadata_that_drifted_from_unchanged_properties() {
+    let fake = Fake::default().with_version(1, &[]);
+    fake.state().versions.get_mut(&1).unwrap().metadata =
+        Metadata::from_values(|name| (name == "Processor").then(|| "GPU".to_owned()));
+    let same = props(json!({"Processor": "CPU"}));
+    update(&fake, &arn(1), same.clone(), same).await.unwrap();
+    let writes = fake.writes();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    assert!(writes[0].contains("Metadata({\"Processor\": \"CPU\"})"), "{writes:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn update_that_changes_nothing_writes_nothing() {
     let fake = Fake::default().with_version(1, &["a"]);
     let same = props(json!({"Aliases": ["a"]}));
@@ -264,6 +276,17 @@ fn client_token_is_the_request_id_or_a_hash_that_fits() {
 }
 
 // --- ExistingVersion ---
+
+#[tokio::test(start_paused = true)]
+async fn taking_over_moves_an_alias_another_version_holds() {
+    let fake = Fake::default().with_version(1, &[]).with_version(2, &["stable"]);
+    create(&fake, props(json!({"ExistingVersion": "1", "Aliases": ["stable"]})))
+        .await
+        .unwrap();
+    let s = fake.state();
+    assert_eq!(s.versions[&1].aliases, ["stable".to_owned()].into());
+    assert!(s.versions[&2].aliases.is_empty(), "{:?}", s.calls);
+}
 
 #[tokio::test(start_paused = true)]
 async fn an_existing_version_is_taken_over_and_brought_to_the_template_in_one_update() {
