@@ -7,7 +7,7 @@ use tokio::time::Instant;
 
 /// When the deadline has already passed on arrival (`cargo lambda watch`
 /// sends a constant in the past) it is unknown: work this long instead.
-pub(crate) const FALLBACK_BUDGET: Duration = Duration::from_secs(300);
+const FALLBACK_BUDGET: Duration = Duration::from_secs(300);
 
 /// Kept back for answering: a tenth of the time, between 1 and 10 seconds.
 const MIN_RESERVE: Duration = Duration::from_secs(1);

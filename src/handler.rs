@@ -15,7 +15,7 @@ use crate::cloudformation::event;
 use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, Status, placeholder_id};
 use crate::deadline::Budget;
 use crate::handoff::{Chain, HandOff};
-use crate::lifecycle::{Ended, Engine, LifecycleError, Pacing, ProgressState, Waiting, Work};
+use crate::lifecycle::{Ended, Engine, Pacing, ProgressState, Waiting, Work};
 use crate::sagemaker::Regions;
 use crate::sagemaker::sdk::SdkRegions;
 
@@ -33,16 +33,18 @@ impl Handler<SdkRegions> {
         Handler::new(
             SdkRegions::new(config.clone()),
             ResponseSender::from_env(),
-            Pacing::default(),
             HandOff::from_env(config),
         )
     }
 }
 
 impl<R: Regions + 'static> Handler<R> {
-    pub(crate) fn new(regions: R, sender: ResponseSender, pacing: Pacing, hand_off: Option<HandOff>) -> Arc<Self> {
+    pub(crate) fn new(regions: R, sender: ResponseSender, hand_off: Option<HandOff>) -> Arc<Self> {
         Arc::new(Handler {
-            engine: Arc::new(Engine { regions, pacing }),
+            engine: Arc::new(Engine {
+                regions,
+                pacing: Pacing::default(),
+            }),
             sender,
             hand_off,
         })
@@ -122,13 +124,7 @@ impl<R: Regions + 'static> Handler<R> {
         };
         Some(match self.engine.run(work, &progress, until).await {
             Ended::Done(done) => Answer::success(envelope, done.physical_resource_id, done.data),
-            Ended::Failed(e) => {
-                let id = match &e {
-                    LifecycleError::CreateFailed { arn, .. } if is_create => arn.clone(),
-                    _ => failed_id(),
-                };
-                Answer::failed(envelope, id, e.to_string())
-            }
+            Ended::Failed(e) => Answer::failed(envelope, failed_id(), e.to_string()),
             Ended::Panicked(detail) => Answer::failed(
                 envelope,
                 failed_id(),

@@ -7,7 +7,10 @@
 //! - `sagemaker`: the SageMaker operations, behind the `ImageVersions` seam;
 //! - `lifecycle`: Create, Update and Delete on top of them;
 //! - `deadline`: the time an invocation has;
-//! - `handler`: one invocation, answered once, whatever happens.
+//! - `handler`: direct mode, one invocation: answered once whatever happens,
+//!   or handed on;
+//! - `handoff`: requests longer than one invocation, the chain and its record;
+//! - `provider`: CDK's Provider framework mode (`onEvent`, `isComplete`).
 //!
 //! The binary is the product; the only other reader of this crate is the
 //! contract test suite, which takes the property names from here.

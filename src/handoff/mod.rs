@@ -18,6 +18,7 @@ use serde_json::Value;
 pub(crate) use invoke::HandOff;
 
 use crate::lifecycle::{Busy, Progress, ProgressState};
+use crate::properties::table::SERVICE_TIMEOUT;
 
 /// The event's top-level field that carries the record from link to link.
 const RECORD: &str = "SageMakerImageVersionContinuation";
@@ -26,7 +27,7 @@ const RECORD: &str = "SageMakerImageVersionContinuation";
 const DEFAULT_SERVICE_TIMEOUT: Duration = Duration::from_secs(3600);
 
 /// A guard rail against a chain that never ends, whatever the timeouts say.
-pub(crate) const MAX_HAND_OFFS: u32 = 100;
+const MAX_HAND_OFFS: u32 = 100;
 
 /// What one link tells the next.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +38,8 @@ struct Record {
     hand_offs: u32,
     /// The version the request made or acts on, when one exists.
     version_arn: Option<String>,
-    /// What the last link was waiting for, for the logs and the Reason.
+    /// What the last link was waiting for: for whoever reads a payload (the
+    /// next link takes what it needs from `busy` and the version).
     waiting_for: Option<String>,
     /// The write the image was busy for, so that the next link keeps its pace.
     #[serde(default)]
@@ -122,7 +124,7 @@ impl Chain {
 /// The resource's `ServiceTimeout` (seconds, as a string or a number, 1 to
 /// 3600), else CloudFormation's default of an hour.
 fn service_timeout(event: &Value) -> Duration {
-    let seconds = match event.get("ResourceProperties").and_then(|p| p.get("ServiceTimeout")) {
+    let seconds = match event.get("ResourceProperties").and_then(|p| p.get(SERVICE_TIMEOUT)) {
         Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
         Some(Value::Number(n)) => n.as_u64(),
         _ => None,

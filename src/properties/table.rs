@@ -12,6 +12,7 @@ pub(crate) const IMAGE_NAME: &str = "ImageName";
 pub(crate) const BASE_IMAGE: &str = "BaseImage";
 pub(crate) const REGION: &str = "Region";
 pub(crate) const EXISTING_VERSION: &str = "ExistingVersion";
+pub(crate) const SERVICE_TIMEOUT: &str = "ServiceTimeout";
 
 pub(crate) struct Property {
     pub(crate) name: &'static str,
@@ -114,7 +115,7 @@ pub(crate) const ALL: [Property; 14] = [
     property(EXISTING_VERSION, Kind::VersionNumber, false, OnChange::CreateOnly),
     property("ServiceToken", Kind::SetByCloudFormation, false, OnChange::Nothing),
     property(
-        "ServiceTimeout",
+        SERVICE_TIMEOUT,
         Kind::SetByCloudFormation,
         false,
         OnChange::BoundsTheRequest,
