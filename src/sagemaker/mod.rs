@@ -54,29 +54,30 @@ pub(crate) enum VersionStatus {
     Other(String),
 }
 
+/// The statuses the lifecycle tells apart, as SageMaker writes them.
+const STATUSES: [(VersionStatus, &str); 5] = [
+    (VersionStatus::Creating, "CREATING"),
+    (VersionStatus::Created, "CREATED"),
+    (VersionStatus::CreateFailed, "CREATE_FAILED"),
+    (VersionStatus::Deleting, "DELETING"),
+    (VersionStatus::DeleteFailed, "DELETE_FAILED"),
+];
+
 impl std::fmt::Display for VersionStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            VersionStatus::Creating => "CREATING",
-            VersionStatus::Created => "CREATED",
-            VersionStatus::CreateFailed => "CREATE_FAILED",
-            VersionStatus::Deleting => "DELETING",
-            VersionStatus::DeleteFailed => "DELETE_FAILED",
-            VersionStatus::Other(status) => status,
-        })
+        match self {
+            VersionStatus::Other(status) => f.write_str(status),
+            known => f.write_str(STATUSES.iter().find(|(s, _)| s == known).map_or("", |(_, wire)| wire)),
+        }
     }
 }
 
 impl VersionStatus {
     pub(crate) fn from_wire(status: &str) -> Self {
-        match status {
-            "CREATING" => VersionStatus::Creating,
-            "CREATED" => VersionStatus::Created,
-            "CREATE_FAILED" => VersionStatus::CreateFailed,
-            "DELETING" => VersionStatus::Deleting,
-            "DELETE_FAILED" => VersionStatus::DeleteFailed,
-            other => VersionStatus::Other(other.to_owned()),
-        }
+        STATUSES
+            .iter()
+            .find(|(_, wire)| *wire == status)
+            .map_or_else(|| VersionStatus::Other(status.to_owned()), |(s, _)| s.clone())
     }
 }
 
@@ -161,4 +162,28 @@ pub(crate) trait Regions: Send + Sync {
 
     /// The operations in `region`.
     fn api(&self, region: &str) -> impl Future<Output = Self::Api> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_read_and_print_as_sagemaker_writes_them() {
+        for wire in [
+            "CREATING",
+            "CREATED",
+            "CREATE_FAILED",
+            "DELETING",
+            "DELETE_FAILED",
+            "UPDATING",
+        ] {
+            assert_eq!(VersionStatus::from_wire(wire).to_string(), wire);
+        }
+        assert_eq!(VersionStatus::from_wire("CREATED"), VersionStatus::Created);
+        assert_eq!(
+            VersionStatus::from_wire("UPDATING"),
+            VersionStatus::Other("UPDATING".into())
+        );
+    }
 }
