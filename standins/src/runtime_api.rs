@@ -82,7 +82,6 @@ struct State {
     polls: usize,
     first_poll_at: Option<Instant>,
     init_errors: Vec<String>,
-    delivered: Vec<String>,
     invocations: Vec<Invocation>,
 }
 
@@ -187,11 +186,6 @@ impl RuntimeApi {
         self.server.lock().init_errors.clone()
     }
 
-    /// Lambda request ids delivered to the function, in order.
-    pub fn delivered(&self) -> Vec<String> {
-        self.server.lock().delivered.clone()
-    }
-
     /// Waits until the function has polled `invocation/next` at least once.
     pub async fn wait_first_poll(&self, timeout: Duration) -> Option<Instant> {
         let deadline = Instant::now() + timeout;
@@ -280,7 +274,6 @@ async fn next(inner: &Shared<State>) -> Response<Body> {
     let next = |st: &mut State| {
         let p = st.queue.pop_front()?;
         st.in_flight.insert(p.id.clone(), p.tx);
-        st.delivered.push(p.id.clone());
         Some((p.id, p.invoked_as, p.payload, p.deadline))
     };
     let (id, invoked_as, payload, deadline) = inner.wait_until(None, next).await.expect("no deadline");

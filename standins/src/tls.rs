@@ -3,7 +3,7 @@
 //! signed by a CA made for the run, whose PEM file the clients are told to trust.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use rcgen::{
@@ -53,11 +53,6 @@ impl TestCa {
             ca_pem,
             server: Arc::new(server),
         })
-    }
-
-    /// The CA certificate's PEM file.
-    pub fn pem_path(&self) -> &Path {
-        &self.pem_path
     }
 
     /// The CA certificate, PEM.

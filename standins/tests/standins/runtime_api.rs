@@ -65,7 +65,7 @@ async fn an_invocation_is_delivered_with_lambda_headers_and_completed_by_its_res
     assert_eq!(api.polls(), 1);
     assert!(api.first_poll_at().is_some());
     let id = got.header("lambda-runtime-aws-request-id").unwrap();
-    assert_eq!(api.delivered(), vec![id.to_string()]);
+    assert_eq!(api.invocations()[0].request_id, id);
 }
 
 #[tokio::test]
