@@ -174,6 +174,15 @@ pub(crate) fn new_id() -> String {
     )
 }
 
+/// Epoch seconds with milliseconds, as AWS's JSON protocols write times.
+pub(crate) fn epoch_secs(t: std::time::SystemTime) -> f64 {
+    let ms = t
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    ms as f64 / 1000.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,7 +4,7 @@
 //! runs: the test plays the waiter.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use hyper::body::Incoming;
 use hyper::{Method, Request};
@@ -117,7 +117,7 @@ async fn handle(shared: Arc<Shared<State>>, req: Request<Incoming>) -> Reply {
         name,
         input: body["input"].as_str().map(str::to_owned),
     };
-    let answer = json!({"executionArn": execution.execution_arn, "startDate": epoch_seconds()});
+    let answer = json!({"executionArn": execution.execution_arn, "startDate": http::epoch_secs(SystemTime::now())});
     shared.lock().executions.push(execution);
     shared.changed.notify_waiters();
     Ok(http::response(
@@ -125,12 +125,4 @@ async fn handle(shared: Arc<Shared<State>>, req: Request<Incoming>) -> Reply {
         &[("content-type", CONTENT_TYPE), ("x-amzn-requestid", &http::new_id())],
         serde_json::to_vec(&answer).unwrap_or_default(),
     ))
-}
-
-/// Now, as AWS JSON timestamps are: epoch seconds with a fraction.
-fn epoch_seconds() -> f64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as f64 / 1000.0)
-        .unwrap_or(0.0)
 }

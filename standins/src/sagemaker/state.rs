@@ -4,7 +4,7 @@
 //! are computed lazily from timestamps, when the state is next read.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -187,8 +187,8 @@ impl Version {
             release_notes: meta.release_notes,
             failure_reason: self.phase.failure_reason().map(str::to_string),
             arn: image_version_arn(region, image, self.number),
-            creation_time: epoch_secs(self.created),
-            last_modified_time: epoch_secs(self.last_modified),
+            creation_time: http::epoch_secs(self.created),
+            last_modified_time: http::epoch_secs(self.last_modified),
         }
     }
 }
@@ -359,12 +359,6 @@ fn container_image(base_image: &str) -> String {
         }
     };
     format!("{repo}@sha256:{}", http::hex64(base_image))
-}
-
-/// Epoch seconds with millisecond precision, as the wire and [`VersionView`] carry them.
-pub(crate) fn epoch_secs(t: SystemTime) -> f64 {
-    let ms = t.duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-    ms as f64 / 1000.0
 }
 
 #[cfg(test)]

@@ -3,9 +3,10 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::http::epoch_secs;
 use crate::sagemaker::errors::ApiError;
 use crate::sagemaker::input::Input;
-use crate::sagemaker::state::{State, epoch_secs, image_arn, image_version_arn};
+use crate::sagemaker::state::{State, image_arn, image_version_arn};
 
 pub(super) fn describe_image_version(st: &mut State, region: &str, input: &Input<'_>) -> Result<Value, ApiError> {
     let image = input.image_name()?;
