@@ -157,12 +157,17 @@ impl<R: Regions + 'static> Handler<R> {
                     }
                     RanOut::Function(budget)
                 };
-                let replacement = is_update.then(|| kept_or_placeholder(envelope));
-                Answer::failed(
-                    envelope,
-                    failed_id(),
-                    timed_out(&state, ran_out, replacement.as_deref()),
-                )
+                let mut reason = timed_out(&state, &ran_out);
+                let kept = is_update.then(|| kept_or_placeholder(envelope));
+                if let (Some(arn), Some(kept)) = (&state.version_arn, kept)
+                    && *arn != kept
+                {
+                    let discarded = self.engine.discard_replacement(arn, &event["ResourceProperties"]);
+                    reason += &tokio::time::timeout_at(budget.hand_off_until(), discarded)
+                        .await
+                        .unwrap_or_else(|_| format!("; the new version {arn} is not the resource's: delete it"));
+                }
+                Answer::failed(envelope, failed_id(), reason + ran_out_advice(&ran_out))
             }
         })
     }
@@ -190,9 +195,8 @@ enum RanOut<'a> {
     ServiceTimeout(&'a Chain),
 }
 
-/// The Reason of a request that ran out of time. `kept_id` is an Update's
-/// id: a version other than it is a replacement the answer leaves behind.
-fn timed_out(state: &ProgressState, ran_out: RanOut<'_>, kept_id: Option<&str>) -> String {
+/// The Reason of a request that ran out of time, but for the advice.
+fn timed_out(state: &ProgressState, ran_out: &RanOut<'_>) -> String {
     let mut reason = match ran_out {
         RanOut::Function(budget) => {
             format!(
@@ -215,20 +219,18 @@ fn timed_out(state: &ProgressState, ran_out: RanOut<'_>, kept_id: Option<&str>) 
     if let Some(error) = &state.last_error {
         reason += &format!("; last error: {error}");
     }
-    if let (Some(arn), Some(kept)) = (&state.version_arn, kept_id)
-        && arn != kept
-    {
-        reason += &format!("; the new version {arn} is not the resource's: delete it once it leaves CREATING");
-    }
     reason
-        + match ran_out {
-            RanOut::Function(_) => {
-                "; raise the function's Timeout (below the resource's ServiceTimeout) or retry the stack operation"
-            }
-            RanOut::ServiceTimeout(_) => {
-                "; raise the resource's ServiceTimeout (at most 3600) or retry the stack operation"
-            }
+}
+
+fn ran_out_advice(ran_out: &RanOut<'_>) -> &'static str {
+    match ran_out {
+        RanOut::Function(_) => {
+            "; raise the function's Timeout (below the resource's ServiceTimeout) or retry the stack operation"
         }
+        RanOut::ServiceTimeout(_) => {
+            "; raise the resource's ServiceTimeout (at most 3600) or retry the stack operation"
+        }
+    }
 }
 
 #[cfg(test)]

@@ -234,11 +234,7 @@ impl<R: Regions + 'static> Provider<R> {
         if let Some(arn) = &state.version_arn {
             reason += &format!(" (image version {arn})");
             if original_id.is_some_and(|id| id != arn) {
-                reason += if self.engine.discard(arn, properties).await {
-                    "; the new version is being deleted"
-                } else {
-                    "; the new version is not the resource's: delete it once it leaves CREATING"
-                };
+                reason += &self.engine.discard_replacement(arn, properties).await;
             }
         }
         Failed(reason + "; raise the provider's totalTimeout or retry the stack operation")

@@ -96,6 +96,17 @@ impl<R: Regions + 'static> Engine<R> {
         }
     }
 
+    /// A replacement's new version that a FAILED answer leaves behind (it
+    /// keeps the old id): deleted as far as SageMaker lets us, and what the
+    /// Reason tells the operator about it.
+    pub(crate) async fn discard_replacement(&self, arn: &str, properties: &Value) -> String {
+        if self.discard(arn, properties).await {
+            format!("; the new version {arn} is being deleted")
+        } else {
+            format!("; the new version {arn} is not the resource's: delete it once it leaves CREATING")
+        }
+    }
+
     /// Deletes a version that no answer names, as far as SageMaker lets us:
     /// whether it is being deleted.
     pub(crate) async fn discard(&self, arn: &str, properties: &Value) -> bool {

@@ -54,6 +54,30 @@ async fn without_the_hand_off_a_request_running_into_the_deadline_answers_failed
 }
 
 #[tokio::test]
+async fn a_replacement_that_runs_out_of_time_tries_to_delete_its_new_version_and_names_it() {
+    let h = Harness::start_with(&[("CFN_HAND_OFF", "false")]).await;
+    let created = h.create_ok(props()).await.physical_id().to_owned();
+    h.sagemaker
+        .set_delays(Duration::from_secs(60), Duration::from_millis(200));
+    let new = with(
+        props(),
+        json!({"BaseImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:2.0"}),
+    );
+    let event = h.update_event(&created, new, props());
+    let answer = h.invoke_with(&event, Deadline::In(Duration::from_secs(4))).await;
+    answer.assert_failed_with("timed out");
+    assert_eq!(answer.physical_id(), created, "a FAILED Update keeps the old id");
+    let reason = answer.reason();
+    assert!(
+        reason.contains(&format!("the new version {} is not the resource's", version_arn(2))),
+        "{reason}"
+    );
+    let deletes = h.sagemaker.calls_of("DeleteImageVersion");
+    assert_eq!(deletes.len(), 1, "one try to delete the new version");
+    assert_eq!(deletes[0].body["Version"], 2);
+}
+
+#[tokio::test]
 async fn a_deadline_already_passed_on_arrival_still_lets_the_request_complete() {
     let h = Harness::start().await;
     let event = h.create_event(props());
