@@ -188,16 +188,11 @@ impl RuntimeApi {
 
     /// Waits until the function has polled `invocation/next` at least once.
     pub async fn wait_first_poll(&self, timeout: Duration) -> Option<Instant> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(at) = self.first_poll_at() {
-                return Some(at);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        self.server
+            .shared()
+            .wait_until(Some(deadline), |st| st.first_poll_at)
+            .await
     }
 }
 
@@ -271,6 +266,7 @@ async fn next(inner: &Shared<State>) -> Response<Body> {
         st.polls += 1;
         st.first_poll_at.get_or_insert_with(Instant::now);
     }
+    inner.changed.notify_waiters();
     let next = |st: &mut State| {
         let p = st.queue.pop_front()?;
         st.in_flight.insert(p.id.clone(), p.tx);
