@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::function::FUNCTION_NAME;
 use crate::http::{self, Body, Reply};
 use crate::runtime_api::{Deadline, FUNCTION_ARN, Outcome, RuntimeApi};
-use crate::server::{self, Listen, Server, Shared};
+use crate::server::{self, Armed, Listen, Server, Shared};
 use crate::sigv4;
 
 /// Lambda's payload limits: asynchronous (`Event`) and synchronous invocations.
@@ -56,7 +56,7 @@ struct State {
     timeout: Duration,
     invokes: Vec<Invoke>,
     /// (fault, remaining)
-    faults: Vec<(LambdaFault, u32)>,
+    faults: Armed<LambdaFault>,
 }
 
 /// The Lambda `Invoke` API. Cheap to clone; the server stops when the last clone is dropped.
@@ -76,7 +76,7 @@ impl LambdaApi {
         let state = State {
             timeout: MAX_TIMEOUT,
             invokes: Vec::new(),
-            faults: Vec::new(),
+            faults: Armed::default(),
         };
         let queue = runtime.clone();
         let server = Server::start("lambda", listen.into(), state, move |shared, req| {
@@ -112,9 +112,7 @@ impl LambdaApi {
 
     /// The next `n` invokes answer `fault` (faults armed earlier are drawn first).
     pub fn fail_next(&self, n: u32, fault: LambdaFault) {
-        if n > 0 {
-            self.server.lock().faults.push((fault, n));
-        }
+        self.server.lock().faults.arm(fault, n);
     }
 
     /// Every invoke received, in order.
@@ -229,12 +227,7 @@ fn refusal(
     invocation_type: &str,
     payload_len: usize,
 ) -> Option<(u16, &'static str, String)> {
-    if let Some(i) = st.faults.iter().position(|(_, n)| *n > 0) {
-        let fault = st.faults[i].0;
-        st.faults[i].1 -= 1;
-        if st.faults[i].1 == 0 {
-            st.faults.remove(i);
-        }
+    if let Some(fault) = st.faults.draw() {
         return Some(match fault {
             LambdaFault::AccessDenied => (
                 403,

@@ -14,7 +14,7 @@ use hyper::{Method, Request, Response};
 use serde_json::{Value, json};
 
 use crate::http::{self, Abort, Body, Reply};
-use crate::server::{self, Listen, Server, Shared};
+use crate::server::{self, Armed, Listen, Server, Shared};
 
 /// The logical resource id used in issued URLs.
 pub const DEFAULT_LOGICAL_ID: &str = "ImageVersion";
@@ -87,7 +87,7 @@ struct State {
     /// decoded path → raw path
     issued_decoded: HashMap<String, String>,
     /// (status, remaining)
-    fail: Vec<(u16, u32)>,
+    fail: Armed<u16>,
     hang: u32,
 }
 
@@ -146,9 +146,7 @@ impl ResponseReceiver {
 
     /// Answers `status` (e.g. 500, 403, 503) to the next `n` PUTs.
     pub fn fail_next(&self, n: u32, status: u16) {
-        if n > 0 {
-            self.server.lock().fail.push((status, n));
-        }
+        self.server.lock().fail.arm(status, n);
     }
 
     /// Never answers the next `n` PUTs (holds the connection until the client goes away).
@@ -263,12 +261,7 @@ async fn handle(inner: Arc<Shared<State>>, req: Request<Incoming>) -> Reply {
                 "The specified method is not allowed against this resource.",
                 &format!("<Method>{method}</Method><ResourceType>OBJECT</ResourceType>"),
             )
-        } else if let Some(i) = st.fail.iter().position(|(_, n)| *n > 0) {
-            let status = st.fail[i].0;
-            st.fail[i].1 -= 1;
-            if st.fail[i].1 == 0 {
-                st.fail.remove(i);
-            }
+        } else if let Some(status) = st.fail.draw() {
             let (code, message) = match status {
                 403 => ("AccessDenied", "Access Denied"),
                 404 => ("NoSuchKey", "The specified key does not exist."),

@@ -4,6 +4,7 @@
 //! caller's runtime is doing (current-thread test runtimes, blocking calls...).
 //! Plain http, or https when the [`Listen`] carries a TLS configuration.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -258,6 +259,36 @@ where
         .keep_alive(true)
         .serve_connection(TokioIo::new(io), service)
         .await;
+}
+
+/// Failures armed for the next requests: each answers the next `times`
+/// requests, the first armed first.
+#[derive(Debug)]
+pub(crate) struct Armed<T>(VecDeque<(T, u32)>);
+
+impl<T> Default for Armed<T> {
+    fn default() -> Self {
+        Armed(VecDeque::new())
+    }
+}
+
+impl<T: Copy> Armed<T> {
+    pub(crate) fn arm(&mut self, what: T, times: u32) {
+        if times > 0 {
+            self.0.push_back((what, times));
+        }
+    }
+
+    /// The failure for this request, if one is armed.
+    pub(crate) fn draw(&mut self) -> Option<T> {
+        let (what, left) = self.0.front_mut()?;
+        let what = *what;
+        *left -= 1;
+        if *left == 0 {
+            self.0.pop_front();
+        }
+        Some(what)
+    }
 }
 
 #[cfg(test)]
