@@ -1,8 +1,6 @@
 //! The hand-off itself: an asynchronous `Invoke` (`InvocationType=Event`) of
 //! the function ARN this invocation was invoked as, qualifier included.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use aws_config::Region;
@@ -11,6 +9,7 @@ use aws_sdk_lambda::Client;
 use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
+use tokio::sync::OnceCell;
 
 use crate::aws::AwsConfig;
 
@@ -32,10 +31,11 @@ pub(crate) enum HandOffError {
     },
 }
 
-/// Lambda clients by region (the function's own, from its ARN).
+/// The Lambda client, built on the first hand-off: the function only ever
+/// invokes itself, so one client, in its own region, serves the process.
 pub(crate) struct HandOff {
     config: AwsConfig,
-    clients: Mutex<HashMap<String, Client>>,
+    client: OnceCell<Client>,
 }
 
 impl HandOff {
@@ -46,7 +46,7 @@ impl HandOff {
             .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "false" | "off" | "0" | "no"));
         (!off).then(|| HandOff {
             config,
-            clients: Mutex::default(),
+            client: OnceCell::new(),
         })
     }
 
@@ -81,19 +81,10 @@ impl HandOff {
             })
     }
 
-    async fn client(&self, function_arn: &str) -> Client {
-        let config = self.config.get().await;
-        // arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]
-        let region = function_arn
-            .split(':')
-            .nth(3)
-            .filter(|r| !r.is_empty())
-            .map(str::to_owned);
-        let key = region.clone().unwrap_or_default();
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        clients
-            .entry(key)
-            .or_insert_with(|| {
+    async fn client(&self, function_arn: &str) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                let config = self.config.get().await;
                 // AWS_MAX_ATTEMPTS and the retry mode still apply; only the waits are short.
                 let retries = config
                     .retry_config()
@@ -102,11 +93,12 @@ impl HandOff {
                     .with_initial_backoff(HAND_OFF_BACKOFF)
                     .with_max_backoff(HAND_OFF_BACKOFF);
                 let mut conf = aws_sdk_lambda::config::Builder::from(config).retry_config(retries);
-                if let Some(region) = region {
-                    conf = conf.region(Region::new(region));
+                // arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]
+                if let Some(region) = function_arn.split(':').nth(3).filter(|r| !r.is_empty()) {
+                    conf = conf.region(Region::new(region.to_owned()));
                 }
                 Client::from_conf(conf.build())
             })
-            .clone()
+            .await
     }
 }
