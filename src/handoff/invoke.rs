@@ -6,12 +6,11 @@ use std::time::Duration;
 use aws_config::Region;
 use aws_config::retry::RetryConfig;
 use aws_sdk_lambda::Client;
-use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use tokio::sync::OnceCell;
 
-use crate::aws::AwsConfig;
+use crate::aws::{AwsConfig, CallFailure};
 
 /// The longest wait between tries of the hand-off's `Invoke`: the hand-off
 /// has only the answer's reserve (under a second on a short timeout), and a
@@ -66,17 +65,11 @@ impl HandOff {
             .await
             .map(drop)
             .map_err(|e| {
-                let (code, message) = match &e {
-                    SdkError::ServiceError(context) => (
-                        context.err().code().unwrap_or("Unknown").to_owned(),
-                        context.err().message().unwrap_or("(no message)").to_owned(),
-                    ),
-                    _ => ("NoResponse".to_owned(), DisplayErrorContext(&e).to_string()),
-                };
+                let failure = CallFailure::of(&e);
                 HandOffError::Invoke {
                     function: function_arn.to_owned(),
-                    code,
-                    message,
+                    code: failure.code().to_owned(),
+                    message: failure.message().to_owned(),
                 }
             })
     }

@@ -24,7 +24,8 @@ pub(crate) enum ErrorKind {
     InUse,
     /// Throttling, a 5xx, a timeout or a broken connection. Worth retrying.
     Transient,
-    /// Anything else (validation, access denied, limits): retrying won't help.
+    /// Anything else (validation, access denied, limits, a refused TLS
+    /// certificate): retrying won't help.
     Rejected,
 }
 

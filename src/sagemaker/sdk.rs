@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use aws_config::Region;
 use aws_sdk_sagemaker::Client;
-use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemaker::operation::create_image_version::builders::CreateImageVersionFluentBuilder;
 use aws_sdk_sagemaker::operation::describe_image_version::DescribeImageVersionOutput;
 use aws_sdk_sagemaker::operation::update_image_version::builders::UpdateImageVersionFluentBuilder;
@@ -14,7 +14,7 @@ use aws_sdk_sagemaker::operation::update_image_version::builders::UpdateImageVer
 use super::{
     ApiError, ErrorKind, ImageVersions, NewVersion, NoRegion, Regions, VersionState, VersionStatus, VersionUpdate,
 };
-use crate::aws::AwsConfig;
+use crate::aws::{AwsConfig, CallFailure};
 use crate::properties::Metadata;
 
 /// How the SDK carries one metadata member: its setter on both write
@@ -77,42 +77,28 @@ fn api_error<E>(operation: &'static str, err: SdkError<E>) -> ApiError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
-    match &err {
-        SdkError::ServiceError(context) => {
-            let code = context.err().code().unwrap_or("Unknown").to_owned();
-            let status = context.raw().status().as_u16();
-            let kind = match code.as_str() {
-                "ResourceNotFound" => ErrorKind::NotFound,
-                "ResourceInUse" => ErrorKind::InUse,
-                "ThrottlingException"
-                | "Throttling"
-                | "ThrottledException"
-                | "RequestLimitExceeded"
-                | "TooManyRequestsException"
-                | "RequestThrottledException" => ErrorKind::Transient,
-                _ if status >= 500 => ErrorKind::Transient,
-                _ => ErrorKind::Rejected,
-            };
-            let message = context.err().message().unwrap_or("(no message)").to_owned();
-            ApiError {
-                kind,
-                operation,
-                code,
-                message,
-            }
-        }
-        SdkError::ConstructionFailure(_) => ApiError {
-            kind: ErrorKind::Rejected,
-            operation,
-            code: "RequestNotBuilt".to_owned(),
-            message: DisplayErrorContext(&err).to_string(),
+    let failure = CallFailure::of(&err);
+    let kind = match &failure {
+        CallFailure::Answered { code, status, .. } => match code.as_str() {
+            "ResourceNotFound" => ErrorKind::NotFound,
+            "ResourceInUse" => ErrorKind::InUse,
+            "ThrottlingException"
+            | "Throttling"
+            | "ThrottledException"
+            | "RequestLimitExceeded"
+            | "TooManyRequestsException"
+            | "RequestThrottledException" => ErrorKind::Transient,
+            _ if *status >= 500 => ErrorKind::Transient,
+            _ => ErrorKind::Rejected,
         },
-        _ => ApiError {
-            kind: ErrorKind::Transient,
-            operation,
-            code: "NoResponse".to_owned(),
-            message: DisplayErrorContext(&err).to_string(),
-        },
+        CallFailure::NotBuilt(_) | CallFailure::CertificateRefused(_) => ErrorKind::Rejected,
+        CallFailure::NoAnswer(_) => ErrorKind::Transient,
+    };
+    ApiError {
+        kind,
+        operation,
+        code: failure.code().to_owned(),
+        message: failure.message().to_owned(),
     }
 }
 
