@@ -223,7 +223,7 @@ where
     H: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Reply> + Send + 'static,
 {
-    loop {
+    for number in 0.. {
         let (stream, _) = match listener.accept().await {
             Ok(s) => s,
             Err(_) => {
@@ -236,11 +236,11 @@ where
         let (handle, tls) = (handle.clone(), tls.clone());
         tokio::spawn(async move {
             match tls {
-                None => serve(stream, handle).await,
+                None => serve(stream, Connection(number), handle).await,
                 // A failed handshake (e.g. a client that does not trust the CA) just ends the connection.
                 Some(tls) => {
                     if let Ok(stream) = tls.accept(stream).await {
-                        serve(stream, handle).await;
+                        serve(stream, Connection(number), handle).await;
                     }
                 }
             }
@@ -248,13 +248,22 @@ where
     }
 }
 
-async fn serve<I, H, Fut>(io: I, handle: Arc<H>)
+/// Which of a server's connections carried a request, numbered from 0 in the
+/// order they were accepted: a client that keeps its connections is seen
+/// sending on an old number. In each request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Connection(pub(crate) usize);
+
+async fn serve<I, H, Fut>(io: I, connection: Connection, handle: Arc<H>)
 where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     H: Fn(Request<Incoming>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Reply> + Send + 'static,
 {
-    let service = service_fn(move |req| handle(req));
+    let service = service_fn(move |mut req: Request<Incoming>| {
+        req.extensions_mut().insert(connection);
+        handle(req)
+    });
     let _ = http1::Builder::new()
         .keep_alive(true)
         .serve_connection(TokioIo::new(io), service)

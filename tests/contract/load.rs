@@ -1,6 +1,6 @@
-//! Load: concurrent function instances on one image, and a soak of one
-//! process for leaked connections. (The 2,000-invocation soak with memory
-//! growth is a bench, in bench/.)
+//! Load: concurrent function instances on one image, a soak of one process
+//! for leaked connections, and connections kept across invocations. (The
+//! 2,000-invocation soak with memory growth is a bench, in bench/.)
 //!
 //! `LOAD_SOAK_CYCLES` raises the number of Create+Delete cycles of the soak
 //! (default 100, i.e. 200 invocations).
@@ -133,4 +133,23 @@ async fn a_soak_of_creates_and_deletes_leaks_no_connection() {
     );
     assert_eq!(h.sagemaker.count("CreateImageVersion"), cycles as usize);
     assert_eq!(h.receiver.accepted().len(), 2 * cycles as usize);
+}
+
+/// Clients are built once and kept across invocations: the second request's
+/// first SageMaker call goes over a connection the first request opened, so
+/// no invocation after the first pays for a connection (or a TLS handshake).
+#[tokio::test]
+async fn a_later_invocation_reuses_a_sagemaker_connection_of_an_earlier_one() {
+    let h = Harness::start().await;
+    h.create_ok(props()).await;
+    let first = h.sagemaker.calls();
+    let opened = first.iter().map(|c| c.connection).max().expect("calls were made");
+    h.create_ok(with(props(), json!({ "ReleaseNotes": "second" }))).await;
+    let next = &h.sagemaker.calls()[first.len()];
+    assert!(
+        next.connection <= opened,
+        "{} opened connection {} after the first request's {opened}",
+        next.operation,
+        next.connection
+    );
 }

@@ -14,7 +14,7 @@ use super::input::Input;
 use super::state::{Call, State};
 use super::{admin, operations};
 use crate::http::{self, Reply};
-use crate::server::Shared;
+use crate::server::{Connection, Shared};
 use crate::sigv4;
 
 pub(crate) async fn handle(shared: Arc<Shared<State>>, req: Request<Incoming>) -> Reply {
@@ -25,6 +25,7 @@ pub(crate) async fn handle(shared: Arc<Shared<State>>, req: Request<Incoming>) -
         Ok(r) => r,
         Err(message) => return ApiError::new("MissingAuthenticationTokenException", message).reply(),
     };
+    let connection = req.extensions().get::<Connection>().map_or(0, |c| c.0);
     let target = http::header(req.headers(), "x-amz-target").unwrap_or("").to_owned();
     let operation = target.strip_prefix("SageMaker.").unwrap_or(&target).to_string();
     let body = parse_body(&http::read_body(req.into_body()).await);
@@ -37,6 +38,7 @@ pub(crate) async fn handle(shared: Arc<Shared<State>>, req: Request<Incoming>) -
             body: body.clone(),
             region: region.clone(),
             fault: fault.map(|f| f.note().to_string()),
+            connection,
             at: Instant::now(),
         });
         fault

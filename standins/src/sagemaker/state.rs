@@ -28,6 +28,9 @@ pub struct Call {
     pub region: String,
     /// `Some(note)` when a fault was injected into this call (see [`super::Fault::note`]).
     pub fault: Option<String>,
+    /// The connection that carried it, numbered in the order the server
+    /// accepted them.
+    pub connection: usize,
     pub at: Instant,
 }
 
