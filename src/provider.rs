@@ -193,7 +193,7 @@ impl<R: Regions + 'static> Provider<R> {
         budget: Budget,
         giving_up: Option<Option<String>>,
     ) -> Result<Value, Failed> {
-        let progress = Progress::default();
+        let progress = Progress::resumed(None, None);
         let properties = work.properties().clone();
         let not_complete = async |progress: &Progress| match &giving_up {
             None => Ok(json!({ "IsComplete": false })),

@@ -99,6 +99,9 @@ impl Chain {
     /// What the earlier links learnt, for this one to go on from: the
     /// version (so that a timeout still names it) and the busy image.
     pub(crate) fn progress(&self) -> Progress {
+        if self.hand_offs == 0 {
+            return Progress::default();
+        }
         Progress::resumed(self.version_arn.clone(), self.busy.clone())
     }
 

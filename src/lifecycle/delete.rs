@@ -22,8 +22,25 @@ impl<R: Regions> Lifecycle<'_, R> {
         let api = self.regions.api(&arn.region).await;
         let arn_text = arn.to_string();
         self.progress.update(|p| p.version_arn = Some(arn_text.clone()));
+        let state = self.progress.snapshot();
+        // An earlier invocation sent the delete, unless it was refused as
+        // busy: see where it is before sending another.
+        let mut deleting = false;
+        if state.resumed && state.busy.is_none() {
+            match self
+                .retry("DescribeImageVersion", || api.describe(image, arn.version))
+                .await
+            {
+                Err(e) if e.kind == ErrorKind::NotFound => {
+                    info!("the version or its image is already gone");
+                    return Ok(done);
+                }
+                Ok(state) => deleting = state.status == VersionStatus::Deleting,
+                Err(e) => return Err(e.into()),
+            }
+        }
         let mut attempt = 0;
-        loop {
+        while !deleting {
             self.calling("DeleteImageVersion");
             match api.delete(image, arn.version).await {
                 Ok(()) => {
@@ -38,7 +55,7 @@ impl<R: Regions> Lifecycle<'_, R> {
                     .retry("DescribeImageVersion", || api.describe(image, arn.version))
                     .await
                 {
-                    Ok(state) if state.status == VersionStatus::Deleting => break,
+                    Ok(state) if state.status == VersionStatus::Deleting => deleting = true,
                     Ok(_) => self.note_and_back_off(&e, &mut attempt).await?,
                     Err(e) if e.kind == ErrorKind::NotFound => return Ok(done),
                     Err(e) => return Err(e.into()),
@@ -49,7 +66,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         }
         self.progress.update(|p| p.waiting_for = Some(Waiting::Deleted));
         let (api, arn_text) = (&api, &arn_text);
-        self.poll(move || async move {
+        let gone = move || async move {
             match api.describe(image, arn.version).await {
                 Err(e) if e.kind == ErrorKind::NotFound => Some(Ok(())),
                 Ok(state) if state.status == VersionStatus::DeleteFailed => Some(Err(LifecycleError::DeleteFailed {
@@ -65,8 +82,13 @@ impl<R: Regions> Lifecycle<'_, R> {
                 }
                 Err(e) => Some(Err(e.into())),
             }
-        })
-        .await?;
+        };
+        // Just read as DELETING: the next read is a poll interval away.
+        if deleting {
+            self.poll_after_a_pause(gone).await?;
+        } else {
+            self.poll(gone).await?;
+        }
         info!("version deleted");
         Ok(done)
     }

@@ -71,6 +71,9 @@ pub(crate) struct Progress(Arc<Mutex<ProgressState>>);
 
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ProgressState {
+    /// An earlier invocation ran this request (a link before this one, or
+    /// `onEvent` before this `isComplete`): its writes may have gone through.
+    pub(crate) resumed: bool,
     pub(crate) version_arn: Option<String>,
     pub(crate) waiting_for: Option<Waiting>,
     pub(crate) last_error: Option<String>,
@@ -130,6 +133,7 @@ impl Progress {
     /// The progress of a request an earlier invocation handed on.
     pub(crate) fn resumed(version_arn: Option<String>, busy: Option<Busy>) -> Self {
         Progress(Arc::new(Mutex::new(ProgressState {
+            resumed: true,
             version_arn,
             waiting_for: busy.as_ref().map(|_| Waiting::Busy),
             busy,
@@ -154,13 +158,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         Fut: Future<Output = Option<Result<T, LifecycleError>>>,
     {
         if !self.pacing.waits {
-            let waiting_for = || {
-                let waiting = self.progress.snapshot().waiting_for;
-                waiting.map(|w| w.to_string()).unwrap_or_default()
-            };
-            return check()
-                .await
-                .unwrap_or_else(|| Err(LifecycleError::Pending(waiting_for())));
+            return check().await.unwrap_or_else(|| Err(self.pending()));
         }
         loop {
             if let Some(outcome) = check().await {
@@ -168,6 +166,26 @@ impl<R: Regions> Lifecycle<'_, R> {
             }
             tokio::time::sleep(self.pacing.poll_every).await;
         }
+    }
+
+    /// [`Self::poll`] when the state was just read: the first check comes a
+    /// poll interval later, or one step at a time, in the next step.
+    pub(super) async fn poll_after_a_pause<T, F, Fut>(&self, check: F) -> Result<T, LifecycleError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Option<Result<T, LifecycleError>>>,
+    {
+        if !self.pacing.waits {
+            return Err(self.pending());
+        }
+        tokio::time::sleep(self.pacing.poll_every).await;
+        self.poll(check).await
+    }
+
+    /// Not done yet, one step at a time: what the request waits for.
+    fn pending(&self) -> LifecycleError {
+        let waiting = self.progress.snapshot().waiting_for;
+        LifecycleError::Pending(waiting.map(|w| w.to_string()).unwrap_or_default())
     }
 
     /// Retries throttling, 5xx and `ResourceInUse` with jittered backoff.

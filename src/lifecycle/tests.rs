@@ -255,6 +255,54 @@ async fn delete_waits_out_a_version_being_deleted() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_resumed_delete_reads_the_version_before_deleting_it_again() {
+    let resumed = async |fake: &Fake| {
+        run_with(fake, &Progress::resumed(None, None), async |l| {
+            l.delete(&arn(1), &props(json!({}))).await
+        })
+        .await
+    };
+    let being_deleted = Fake::default().with_version(1, &[]);
+    being_deleted.state().versions.get_mut(&1).unwrap().status = VersionStatus::Deleting;
+    resumed(&being_deleted).await.unwrap();
+    assert!(being_deleted.state().versions.is_empty());
+    assert!(
+        !being_deleted
+            .calls()
+            .iter()
+            .any(|c| c.starts_with("DeleteImageVersion")),
+        "{:?}",
+        being_deleted.calls()
+    );
+    let gone = Fake::default();
+    resumed(&gone).await.unwrap();
+    assert_eq!(gone.calls(), vec!["DescribeImageVersion(1)"]);
+    let still_there = Fake::default().with_version(1, &[]);
+    resumed(&still_there).await.unwrap();
+    assert!(still_there.calls().contains(&"DeleteImageVersion(1)".to_owned()));
+    assert!(still_there.state().versions.is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_step_at_a_time_a_version_just_read_as_deleting_is_not_read_again_in_that_step() {
+    let fake = Fake::default().with_version(1, &[]);
+    if let Some(version) = fake.state().versions.get_mut(&1) {
+        (version.status, version.polls_left) = (VersionStatus::Deleting, 2);
+    }
+    let pacing = Pacing::one_step();
+    let progress = Progress::resumed(None, None);
+    let lifecycle = Lifecycle {
+        regions: &fake,
+        pacing: &pacing,
+        progress: &progress,
+        retries_until: None,
+    };
+    let step = lifecycle.delete(&arn(1), &props(json!({}))).await;
+    assert!(matches!(step, Err(LifecycleError::Pending(_))), "{step:?}");
+    assert_eq!(fake.calls(), vec!["DescribeImageVersion(1)"], "one call per isComplete");
+}
+
+#[tokio::test(start_paused = true)]
 async fn delete_failed_carries_the_reason() {
     let fake = Fake::default().with_version(1, &[]);
     fake.state().versions.get_mut(&1).unwrap().then = VersionStatus::DeleteFailed;
