@@ -33,7 +33,7 @@ impl<R: Regions> Lifecycle<'_, R> {
             VersionStatus::Created => state,
             VersionStatus::Creating => {
                 info!(version_arn = %state.arn, "the version to take over is CREATING: waiting for CREATED");
-                self.wait_created(&api, image, region, version, &state.arn)
+                self.wait_created(&api, image, version, &state.arn)
                     .await
                     .map_err(|e| refused(format!("it did not become CREATED: {e}")))?
             }

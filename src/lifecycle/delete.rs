@@ -96,17 +96,14 @@ impl<R: Regions> Lifecycle<'_, R> {
     /// Deletes a version no answer names (a failed Update's new version: the
     /// FAILED answer keeps the old id, so CloudFormation never deletes it), as
     /// far as SageMaker lets us; whether it is being deleted.
-    pub(crate) async fn discard(&self, arn: &str, image: &str, region: &str) -> bool {
-        let Some(version) = ImageVersionArn::parse(arn).map(|a| a.version) else {
-            return false;
-        };
-        match self.regions.api(region).await.delete(image, version).await {
+    pub(crate) async fn discard(&self, arn: &ImageVersionArn, image: &str) -> bool {
+        match self.regions.api(&arn.region).await.delete(image, arn.version).await {
             Ok(()) => {
-                info!(version_arn = arn, "version nobody answers for deleted");
+                info!(version_arn = %arn, "version nobody answers for deleted");
                 true
             }
             Err(e) => {
-                warn!(version_arn = arn, error = %e, "version nobody answers for left in place");
+                warn!(version_arn = %arn, error = %e, "version nobody answers for left in place");
                 false
             }
         }

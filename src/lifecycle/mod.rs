@@ -127,8 +127,10 @@ impl<R: Regions> Lifecycle<'_, R> {
     /// new version that fails is removed here: nothing else would.
     async fn replace(&self, wanted: Wanted<'_>) -> Result<Done, LifecycleError> {
         let created = self.create_version(wanted).await;
-        if let Err(LifecycleError::CreateFailed { arn, image, region, .. }) = &created {
-            self.discard(arn, image, region).await;
+        if let Err(LifecycleError::CreateFailed { arn, image, .. }) = &created
+            && let Some(arn) = ImageVersionArn::parse(arn)
+        {
+            self.discard(&arn, image).await;
         }
         created
     }
@@ -176,7 +178,7 @@ impl<R: Regions> Lifecycle<'_, R> {
             .ok_or_else(|| LifecycleError::UnexpectedArn { arn: arn.clone() })?
             .version;
         info!(version_arn = %arn, "version requested, waiting for CREATED");
-        let state = self.wait_created(&api, image, region, version, &arn).await?;
+        let state = self.wait_created(&api, image, version, &arn).await?;
         let held: Vec<String> = held.into_iter().collect();
         self.release_aliases(&api, image, version, &held).await?;
         if !held.is_empty() {
@@ -210,7 +212,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         };
         let state = match state.status {
             VersionStatus::Created => state,
-            VersionStatus::Creating => self.wait_created(&api, image, region, arn.version, &arn_text).await?,
+            VersionStatus::Creating => self.wait_created(&api, image, arn.version, &arn_text).await?,
             other => {
                 warn!(version_arn = %arn_text, status = ?other, "the version is unusable: creating a new one");
                 return self.replace(wanted).await;
@@ -285,7 +287,6 @@ impl<R: Regions> Lifecycle<'_, R> {
         &self,
         api: &R::Api,
         image: &str,
-        region: &str,
         version: i32,
         arn: &str,
     ) -> Result<VersionState, LifecycleError> {
@@ -297,7 +298,6 @@ impl<R: Regions> Lifecycle<'_, R> {
                     VersionStatus::CreateFailed => Some(Err(LifecycleError::CreateFailed {
                         arn: arn.to_owned(),
                         image: image.to_owned(),
-                        region: region.to_owned(),
                         reason: state
                             .failure_reason
                             .unwrap_or_else(|| "no FailureReason given".to_owned()),

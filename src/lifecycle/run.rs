@@ -121,7 +121,7 @@ impl<R: Regions + 'static> Engine<R> {
             progress: &progress,
             retries_until: None,
         };
-        lifecycle.discard(arn, image, &parsed.region).await
+        lifecycle.discard(&parsed, image).await
     }
 
     async fn lifecycle(&self, work: Work, progress: &Progress, until: Instant) -> Result<Done, LifecycleError> {
