@@ -174,13 +174,16 @@ pub(crate) fn new_id() -> String {
     )
 }
 
+/// Epoch milliseconds, as Lambda's Runtime API writes a deadline.
+pub(crate) fn epoch_ms(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// Epoch seconds with milliseconds, as AWS's JSON protocols write times.
 pub(crate) fn epoch_secs(t: std::time::SystemTime) -> f64 {
-    let ms = t
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    ms as f64 / 1000.0
+    epoch_ms(t) as f64 / 1000.0
 }
 
 #[cfg(test)]

@@ -55,7 +55,6 @@ pub struct Invoke {
 struct State {
     timeout: Duration,
     invokes: Vec<Invoke>,
-    /// (fault, remaining)
     faults: Armed<LambdaFault>,
 }
 

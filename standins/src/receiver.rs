@@ -86,9 +86,16 @@ struct State {
     issued: HashMap<String, Issued>,
     /// decoded path → raw path
     issued_decoded: HashMap<String, String>,
-    /// (status, remaining)
     fail: Armed<u16>,
     hang: u32,
+}
+
+impl State {
+    /// Forgets the PUTs received, so that a resent event waits for its new
+    /// answer; what was issued and armed stays.
+    fn clear(&mut self) {
+        self.puts.clear();
+    }
 }
 
 /// The response bucket. Cheap to clone; the server stops when the last clone is dropped.
@@ -186,7 +193,7 @@ impl ResponseReceiver {
     }
 
     pub fn clear(&self) {
-        self.server.lock().puts.clear();
+        self.server.lock().clear();
     }
 
     /// Waits for the first accepted PUT for `request_id` (path ending with it).
@@ -345,7 +352,7 @@ async fn admin(inner: &Shared<State>, method: &Method, path: &str, query: &str) 
             }
         }
         (&Method::POST, "/_receiver/clear") => {
-            inner.lock().puts.clear();
+            inner.lock().clear();
             http::json_response(200, &json!({"cleared": true}))
         }
         _ => http::json_response(404, &json!({"message": format!("no admin route {method} {path}")})),

@@ -8,7 +8,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response};
@@ -18,7 +18,8 @@ use tokio::sync::oneshot;
 use crate::http::{self, Body, Reply};
 use crate::server::{self, Server, Shared};
 
-/// The function ARN reported in `Lambda-Runtime-Invoked-Function-Arn`.
+/// The function's ARN: what [`RuntimeApi::invoke`] reports in
+/// `Lambda-Runtime-Invoked-Function-Arn` (`invoke_as` reports another).
 pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:sagemaker-image-version";
 
 /// The invocation deadline handed to the function.
@@ -196,13 +197,6 @@ impl RuntimeApi {
     }
 }
 
-fn epoch_ms_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 fn json_reply(status: u16, value: serde_json::Value) -> Response<Body> {
     http::json_response(status, &value)
 }
@@ -274,12 +268,12 @@ async fn next(inner: &Shared<State>) -> Response<Body> {
     };
     let (id, invoked_as, payload, deadline) = inner.wait_until(None, next).await.expect("no deadline");
     let deadline_ms = match deadline {
-        Deadline::In(d) => epoch_ms_now() + d.as_millis() as u64,
+        Deadline::In(d) => http::epoch_ms(SystemTime::now()) + d.as_millis() as u64,
         Deadline::AtEpochMs(ms) => ms,
     };
     let trace = format!(
         "Root=1-{:08x}-{};Parent={};Sampled=0",
-        epoch_ms_now() / 1000,
+        http::epoch_ms(SystemTime::now()) / 1000,
         &http::hex64(&id)[..24],
         &http::hex64(&id)[24..40]
     );

@@ -25,7 +25,11 @@ pub(crate) async fn handle(shared: Arc<Shared<State>>, req: Request<Incoming>) -
         Ok(r) => r,
         Err(message) => return ApiError::new("MissingAuthenticationTokenException", message).reply(),
     };
-    let connection = req.extensions().get::<Connection>().map_or(0, |c| c.0);
+    let connection = req
+        .extensions()
+        .get::<Connection>()
+        .expect("server::serve numbers each connection")
+        .0;
     let target = http::header(req.headers(), "x-amz-target").unwrap_or("").to_owned();
     let operation = target.strip_prefix("SageMaker.").unwrap_or(&target).to_string();
     let body = parse_body(&http::read_body(req.into_body()).await);

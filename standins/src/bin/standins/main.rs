@@ -146,19 +146,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_local_addresses_are_distinct_loopback_ports() {
-        let addrs: Vec<std::net::SocketAddr> = addrs()
+    fn the_local_addresses_are_distinct_loopback_ports_under_the_names_the_scripts_read() {
+        let lines = addrs();
+        let addrs: Vec<(&str, std::net::SocketAddr)> = lines
             .iter()
-            .map(|line| line.split_once(' ').expect("NAME ADDR").1.parse().expect("HOST:PORT"))
+            .map(|line| line.split_once(' ').expect("NAME ADDR"))
+            .map(|(name, addr)| (name, addr.parse().expect("HOST:PORT")))
             .collect();
-        let ports: std::collections::BTreeSet<u16> = addrs.iter().map(|a| a.port()).collect();
+        let ports: std::collections::BTreeSet<u16> = addrs.iter().map(|(_, a)| a.port()).collect();
         assert_eq!(ports.len(), addrs.len(), "{addrs:?}");
-        assert!(addrs.iter().all(|a| a.ip().is_loopback()), "{addrs:?}");
+        assert!(addrs.iter().all(|(_, a)| a.ip().is_loopback()), "{addrs:?}");
+        // scripts/local-common.sh (load_addrs) reads these.
+        for name in ["sagemaker", "receiver", "invoke"] {
+            assert!(addrs.iter().any(|(n, _)| *n == name), "no {name} in {addrs:?}");
+        }
     }
 
     #[test]
-    fn env_lines_are_name_value_pairs_the_shell_can_export() {
-        for line in env_lines() {
+    fn env_lines_point_the_function_at_the_local_sagemaker_one_exportable_pair_a_line() {
+        let lines = env_lines();
+        for line in &lines {
             let (name, value) = line.split_once('=').expect("NAME=VALUE");
             assert!(
                 !name.is_empty()
@@ -167,7 +174,9 @@ mod tests {
                         .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'),
                 "{line}"
             );
-            assert!(!value.contains(char::is_whitespace), "{line}");
+            assert!(!value.contains('\n'), "{line}");
         }
+        assert!(lines.contains(&format!("AWS_ENDPOINT_URL_SAGEMAKER={}", local_sagemaker_endpoint())));
+        assert!(lines.iter().any(|line| line.starts_with("RUST_LOG=")));
     }
 }
