@@ -26,9 +26,10 @@ pub(crate) struct Budget {
 }
 
 impl Budget {
-    /// A hand-off's Invoke stops here, half-way through the reserve, so
-    /// that a FAILED answer still has the other half to be sent.
-    pub(crate) fn hand_off_until(&self) -> Instant {
+    /// The last call before the answer (a hand-off's Invoke, the deletion of
+    /// a replacement's new version) stops here, half-way through the
+    /// reserve, so that a FAILED answer still has the other half to be sent.
+    pub(crate) fn last_call_until(&self) -> Instant {
         self.work_until + (self.answer_until - self.work_until) / 2
     }
 
@@ -76,7 +77,7 @@ mod tests {
         let budget = Budget::with_time_left(Duration::from_secs(4));
         let half = (budget.answer_until - budget.work_until) / 2;
         assert!(half >= Duration::from_millis(400), "{half:?}");
-        assert_eq!(budget.answer_until - budget.hand_off_until(), half);
+        assert_eq!(budget.answer_until - budget.last_call_until(), half);
     }
 
     #[test]

@@ -122,54 +122,49 @@ impl<R: Regions + 'static> Handler<R> {
             Some(arn) if is_create => arn,
             _ => kept_or_placeholder(envelope),
         };
-        Some(match self.engine.run(work, &progress, until).await {
-            Ended::Done(done) => Answer::success(envelope, done.physical_resource_id, done.data),
-            Ended::Failed(e) => Answer::failed(envelope, failed_id(), e.to_string()),
-            Ended::Panicked(detail) => Answer::failed(
-                envelope,
-                failed_id(),
-                format!("internal error in the handler (panic: {detail})"),
-            ),
+        let (reason, advice) = match self.engine.run(work, &progress, until).await {
+            Ended::Done(done) => return Some(Answer::success(envelope, done.physical_resource_id, done.data)),
+            Ended::Failed(e) => (e.to_string(), ""),
+            Ended::Panicked(detail) => (format!("internal error in the handler (panic: {detail})"), ""),
             Ended::OutOfTime => {
                 let state = progress.snapshot();
+                let waiting_on_sagemaker = state.waiting_for.as_ref().is_some_and(Waiting::is_on_sagemaker);
                 let ran_out = if answer_by <= budget.work_until {
                     RanOut::ServiceTimeout(&chain)
                 } else {
-                    let waiting_on_sagemaker = state.waiting_for.as_ref().is_some_and(Waiting::is_on_sagemaker);
-                    if let Some(hand_off) = &self.hand_off
-                        && waiting_on_sagemaker
-                        && chain.can_hand_off()
+                    RanOut::Function(budget)
+                };
+                match &self.hand_off {
+                    Some(hand_off)
+                        if matches!(ran_out, RanOut::Function(_)) && waiting_on_sagemaker && chain.can_hand_off() =>
                     {
                         let next = chain.next_event(event, &state);
                         let invoked =
-                            tokio::time::timeout_at(budget.hand_off_until(), hand_off.invoke(function_arn, next));
+                            tokio::time::timeout_at(budget.last_call_until(), hand_off.invoke(function_arn, next));
                         match invoked.await {
                             Ok(Ok(())) => {
                                 info!(hand_offs = chain.hand_offs + 1, waiting_for = ?state.waiting_for, "handed on to a new invocation");
                                 return None;
                             }
-                            Ok(Err(e)) => return Some(Answer::failed(envelope, failed_id(), hand_off_failed(&e))),
-                            Err(_) => {
-                                let e = "Lambda Invoke did not answer in time";
-                                return Some(Answer::failed(envelope, failed_id(), hand_off_failed(&e)));
-                            }
+                            Ok(Err(e)) => (hand_off_failed(&e), ""),
+                            Err(_) => (hand_off_failed(&"Lambda Invoke did not answer in time"), ""),
                         }
                     }
-                    RanOut::Function(budget)
-                };
-                let mut reason = timed_out(&state, &ran_out);
-                let kept = is_update.then(|| kept_or_placeholder(envelope));
-                if let (Some(arn), Some(kept)) = (&state.version_arn, kept)
-                    && *arn != kept
-                {
-                    let discarded = self.engine.discard_replacement(arn, &event["ResourceProperties"]);
-                    reason += &tokio::time::timeout_at(budget.hand_off_until(), discarded)
-                        .await
-                        .unwrap_or_else(|_| format!("; the new version {arn} is not the resource's: delete it"));
+                    _ => (timed_out(&state, &ran_out), ran_out_advice(&ran_out)),
                 }
-                Answer::failed(envelope, failed_id(), reason + ran_out_advice(&ran_out))
             }
-        })
+        };
+        let mut reason = reason;
+        if is_update {
+            let made = progress.snapshot().version_arn;
+            let kept = kept_or_placeholder(envelope);
+            let properties = &event["ResourceProperties"];
+            reason += &self
+                .engine
+                .discard_replacement(made.as_deref(), &kept, properties, budget.last_call_until())
+                .await;
+        }
+        Some(Answer::failed(envelope, failed_id(), reason + advice))
     }
 }
 

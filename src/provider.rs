@@ -137,7 +137,7 @@ impl<R: Regions + 'static> Provider<R> {
                 let give_up = self.give_up_after.zip(started).is_some_and(|(after, started)| {
                     SystemTime::now().duration_since(started).unwrap_or_default() >= after
                 });
-                self.is_complete(work, &envelope, budget, give_up.then_some(h.physical_resource_id))
+                self.is_complete(work, budget, h.physical_resource_id.as_deref(), give_up)
                     .await
             }
         }
@@ -149,6 +149,8 @@ impl<R: Regions + 'static> Provider<R> {
     async fn on_event(&self, work: Work, original_id: Option<String>, budget: Budget) -> Result<Value, Failed> {
         let progress = Progress::default();
         let is_create = matches!(work, Work::Create { .. });
+        let properties = work.properties().clone();
+        let replacing = Replacing::of(&work, original_id.as_deref(), &properties, &budget);
         let request_id = work.request_id().to_owned();
         let handover = |complete| {
             serde_json::to_value(Handover {
@@ -178,26 +180,27 @@ impl<R: Regions + 'static> Provider<R> {
                 warn!(error = %e, "the version failed: isComplete reports it with its ARN");
                 Ok(pending(&progress))
             }
-            Ended::Failed(e) => Err(failed(e)),
-            Ended::Panicked(detail) => Err(panicked(&detail)),
+            Ended::Failed(e) => Err(self.failed(e.to_string(), &progress, replacing).await),
+            Ended::Panicked(detail) => Err(self.failed(panicked(&detail), &progress, replacing).await),
         }
     }
 
-    /// One poll of the work `onEvent` started. `giving_up` carries the
-    /// request's original id once the step is the last before the framework
-    /// gives up: a step not done then FAILS.
+    /// One poll of the work `onEvent` started, for the request that arrived
+    /// with `original_id`. When `giving_up`, the step is the last before the
+    /// framework gives up: a step not done then FAILS.
     async fn is_complete(
         &self,
         work: Work,
-        envelope: &Envelope,
         budget: Budget,
-        giving_up: Option<Option<String>>,
+        original_id: Option<&str>,
+        giving_up: bool,
     ) -> Result<Value, Failed> {
         let progress = Progress::resumed(None, None);
         let properties = work.properties().clone();
-        let not_complete = async |progress: &Progress| match &giving_up {
-            None => Ok(json!({ "IsComplete": false })),
-            Some(original_id) => Err(self.give_up(progress, original_id.as_deref(), &properties).await),
+        let replacing = Replacing::of(&work, original_id, &properties, &budget);
+        let not_complete = async |progress: &Progress| match giving_up {
+            false => Ok(json!({ "IsComplete": false })),
+            true => Err(self.give_up(progress, replacing).await),
         };
         match self.engine.run(work, &progress, budget.work_until).await {
             Ended::Done(done) => Ok(json!({
@@ -207,25 +210,15 @@ impl<R: Regions + 'static> Provider<R> {
             })),
             Ended::Failed(e) if e.is_pending() => not_complete(&progress).await,
             Ended::OutOfTime => not_complete(&progress).await,
-            Ended::Failed(e) => {
-                // The framework answers the id onEvent gave; a failed version
-                // it does not name would be left behind.
-                if let LifecycleError::CreateFailed { arn, .. } = &e
-                    && envelope.physical_resource_id.as_deref() != Some(arn)
-                {
-                    self.engine.discard(arn, &properties).await;
-                }
-                Err(failed(e))
-            }
-            Ended::Panicked(detail) => Err(panicked(&detail)),
+            Ended::Failed(e) => Err(self.failed(e.to_string(), &progress, replacing).await),
+            Ended::Panicked(detail) => Err(self.failed(panicked(&detail), &progress, replacing).await),
         }
     }
 }
 
 impl<R: Regions + 'static> Provider<R> {
-    /// The Reason of a request out of time; a new version that is not the
-    /// request's own (a replacement's) is deleted as far as SageMaker lets us.
-    async fn give_up(&self, progress: &Progress, original_id: Option<&str>, properties: &Value) -> Failed {
+    /// The Reason of a request out of time.
+    async fn give_up(&self, progress: &Progress, replacing: Option<Replacing<'_>>) -> Failed {
         let state = progress.snapshot();
         let mut reason = "timed out: the Provider framework's time for this request ran out".to_owned();
         if let Some(waiting) = &state.waiting_for {
@@ -233,11 +226,45 @@ impl<R: Regions + 'static> Provider<R> {
         }
         if let Some(arn) = &state.version_arn {
             reason += &format!(" (image version {arn})");
-            if original_id.is_some_and(|id| id != arn) {
-                reason += &self.engine.discard_replacement(arn, properties).await;
-            }
         }
-        Failed(reason + "; raise the provider's totalTimeout or retry the stack operation")
+        let failed = self.failed(reason, progress, replacing).await;
+        Failed(failed.0 + "; raise the provider's totalTimeout or retry the stack operation")
+    }
+
+    /// A FAILED answer: the framework answers the id `onEvent` gave, so an
+    /// Update's new version that it does not name is deleted first.
+    async fn failed(&self, mut reason: String, progress: &Progress, replacing: Option<Replacing<'_>>) -> Failed {
+        if let Some(r) = replacing {
+            let made = progress.snapshot().version_arn;
+            reason += &self
+                .engine
+                .discard_replacement(made.as_deref(), r.kept, r.properties, r.until)
+                .await;
+        }
+        warn!(reason = %reason, "FAILED");
+        Failed(reason)
+    }
+}
+
+/// An Update, whose FAILED answer keeps `kept`: what deleting a new version
+/// it made needs.
+#[derive(Clone, Copy)]
+struct Replacing<'a> {
+    kept: &'a str,
+    properties: &'a Value,
+    until: tokio::time::Instant,
+}
+
+impl<'a> Replacing<'a> {
+    fn of(work: &Work, original_id: Option<&'a str>, properties: &'a Value, budget: &Budget) -> Option<Self> {
+        match (work, original_id) {
+            (Work::Update { .. }, Some(kept)) => Some(Replacing {
+                kept,
+                properties,
+                until: budget.last_call_until(),
+            }),
+            _ => None,
+        }
     }
 }
 
@@ -270,11 +297,6 @@ fn work_of(value: Value, original_id: Option<String>) -> Result<Work, Failed> {
     })
 }
 
-fn failed(e: LifecycleError) -> Failed {
-    warn!(reason = %e, "FAILED");
-    Failed(e.to_string())
-}
-
-fn panicked(detail: &str) -> Failed {
-    Failed(format!("internal error in the handler (panic: {detail})"))
+fn panicked(detail: &str) -> String {
+    format!("internal error in the handler (panic: {detail})")
 }

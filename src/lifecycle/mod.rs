@@ -123,16 +123,11 @@ impl<R: Regions> Lifecycle<'_, R> {
         self.update_in_place(wanted, &arn).await
     }
 
-    /// A new version for an Update. A FAILED Update keeps the old id, so a
-    /// new version that fails is removed here: nothing else would.
+    /// A new version for an Update. If it fails, the FAILED answer keeps the
+    /// old id, and the answering side deletes the new one
+    /// (`Engine::discard_replacement`): nothing else would.
     async fn replace(&self, wanted: Wanted<'_>) -> Result<Done, LifecycleError> {
-        let created = self.create_version(wanted).await;
-        if let Err(LifecycleError::CreateFailed { arn, image, .. }) = &created
-            && let Some(arn) = ImageVersionArn::parse(arn)
-        {
-            self.discard(&arn, image).await;
-        }
-        created
+        self.create_version(wanted).await
     }
 
     async fn region_of(&self, props: &ImageVersionProperties) -> Result<String, NoRegion> {
@@ -297,7 +292,6 @@ impl<R: Regions> Lifecycle<'_, R> {
                     VersionStatus::Created => Some(Ok(state)),
                     VersionStatus::CreateFailed => Some(Err(LifecycleError::CreateFailed {
                         arn: arn.to_owned(),
-                        image: image.to_owned(),
                         reason: state
                             .failure_reason
                             .unwrap_or_else(|| "no FailureReason given".to_owned()),

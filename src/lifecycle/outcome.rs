@@ -56,7 +56,7 @@ pub(crate) enum LifecycleError {
         source: ApiError,
     },
     #[error("SageMaker could not create image version {arn}: {reason}")]
-    CreateFailed { arn: String, image: String, reason: String },
+    CreateFailed { arn: String, reason: String },
     #[error("SageMaker could not delete image version {arn}: {reason}")]
     DeleteFailed { arn: String, reason: String },
     #[error("image version {arn} is {status} while it was being created")]

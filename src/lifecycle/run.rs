@@ -96,22 +96,22 @@ impl<R: Regions + 'static> Engine<R> {
         }
     }
 
-    /// A replacement's new version that a FAILED answer leaves behind (it
-    /// keeps the old id): deleted as far as SageMaker lets us, and what the
-    /// Reason tells the operator about it.
-    pub(crate) async fn discard_replacement(&self, arn: &str, properties: &Value) -> String {
-        if self.discard(arn, properties).await {
-            format!("; the new version {arn} is being deleted")
-        } else {
-            format!("; the new version {arn} is not the resource's: delete it once it leaves CREATING")
-        }
-    }
-
-    /// Deletes a version that no answer names, as far as SageMaker lets us:
-    /// whether it is being deleted.
-    pub(crate) async fn discard(&self, arn: &str, properties: &Value) -> bool {
-        let Some(parsed) = ImageVersionArn::parse(arn) else {
-            return false;
+    /// A FAILED Update keeps the resource's id, `kept`: a new version the
+    /// request made (a replacement's) would be left behind, so it is deleted
+    /// here, as far as SageMaker lets us before `until`. The Reason's note
+    /// on it; empty when the request made none.
+    pub(crate) async fn discard_replacement(
+        &self,
+        made: Option<&str>,
+        kept: &str,
+        properties: &Value,
+        until: Instant,
+    ) -> String {
+        let Some((arn, parsed)) = made
+            .filter(|made| *made != kept)
+            .and_then(|made| Some((made, ImageVersionArn::parse(made)?)))
+        else {
+            return String::new();
         };
         let image = parsed.image_name_for(properties.get("ImageName").and_then(Value::as_str));
         let progress = Progress::default();
@@ -121,7 +121,12 @@ impl<R: Regions + 'static> Engine<R> {
             progress: &progress,
             retries_until: None,
         };
-        lifecycle.discard(&parsed, image).await
+        let discard = lifecycle.discard(&parsed, image);
+        if tokio::time::timeout_at(until, discard).await.unwrap_or(false) {
+            format!("; the new version {arn} is being deleted")
+        } else {
+            format!("; the new version {arn} is not the resource's: delete it once it leaves CREATING")
+        }
     }
 
     async fn lifecycle(&self, work: Work, progress: &Progress, until: Instant) -> Result<Done, LifecycleError> {

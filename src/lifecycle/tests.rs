@@ -203,19 +203,42 @@ async fn update_of_a_vanished_version_creates_it_again() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_failed_replacement_is_deleted_and_the_update_fails() {
+async fn a_failed_replacement_fails_the_update_and_its_answer_deletes_the_new_version_only() {
     let fake = Fake::default().with_version(1, &[]);
     fake.state().creations_fail = true;
-    let err = update(&fake, &arn(1), props(json!({"BaseImage": "repo:2"})), props(json!({})))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, LifecycleError::CreateFailed { .. }), "{err:?}");
+    let engine = std::sync::Arc::new(Engine {
+        regions: fake.clone(),
+        pacing: Pacing::default(),
+    });
+    let properties = props(json!({"BaseImage": "repo:2"}));
+    let work = Work::Update {
+        request_id: "req-2".to_owned(),
+        physical_id: arn(1),
+        properties: properties.clone(),
+        old_properties: props(json!({})),
+    };
+    let progress = Progress::default();
+    let until = tokio::time::Instant::now() + Duration::from_secs(60);
+    let ended = engine.run(work, &progress, until).await;
+    assert!(
+        matches!(ended, Ended::Failed(LifecycleError::CreateFailed { .. })),
+        "{ended:?}"
+    );
+    let made = progress.snapshot().version_arn;
+    let note = engine
+        .discard_replacement(made.as_deref(), &arn(1), &properties, until)
+        .await;
+    assert_eq!(note, format!("; the new version {} is being deleted", arn(2)));
     assert!(
         fake.calls().contains(&"DeleteImageVersion(2)".to_owned()),
         "{:?}",
         fake.calls()
     );
     assert!(!fake.calls().contains(&"DeleteImageVersion(1)".to_owned()));
+    let kept = engine
+        .discard_replacement(Some(&arn(1)), &arn(1), &properties, until)
+        .await;
+    assert_eq!(kept, "", "the version the answer keeps is not deleted");
 }
 
 #[test]

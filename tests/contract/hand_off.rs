@@ -71,6 +71,12 @@ async fn a_deletion_that_outlasts_one_invocation_answers_success_once_after_hand
     h.invoke_timed(&h.delete_event(&arn, props())).await.assert_success();
     assert!(h.hand_offs() >= 1, "the wait for the version to be gone went on");
     assert!(h.sagemaker.version(IMAGE, 1).is_none());
+    assert_eq!(
+        h.sagemaker.count("DeleteImageVersion"),
+        1,
+        "a later link polls, it does not delete again: {:?}",
+        h.sagemaker.operations()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -138,6 +144,27 @@ async fn a_denied_hand_off_answers_failed_at_once_naming_the_cause() {
         .assert_failed_with("AccessDeniedException")
         .assert_failed_with("lambda:InvokeFunction");
     assert_eq!(answer.physical_id(), version_arn(1));
+}
+
+#[tokio::test]
+async fn a_replacement_whose_hand_off_fails_keeps_the_old_id_and_deletes_its_new_version() {
+    let h = harness().await;
+    let created = h.create_ok(props()).await.physical_id().to_owned();
+    h.sagemaker
+        .set_delays(Duration::from_secs(60), Duration::from_millis(200));
+    h.lambda.fail_next(1, LambdaFault::AccessDenied);
+    let new = with(
+        props(),
+        json!({"BaseImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:2.0"}),
+    );
+    let answer = h.invoke_timed(&h.update_event(&created, new, props())).await;
+    answer
+        .assert_failed_with("AccessDeniedException")
+        .assert_failed_with(&format!("the new version {}", version_arn(2)));
+    assert_eq!(answer.physical_id(), created, "a FAILED Update keeps the old id");
+    let deletes = h.sagemaker.calls_of("DeleteImageVersion");
+    assert_eq!(deletes.len(), 1, "one try to delete the new version");
+    assert_eq!(deletes[0].body["Version"], 2);
 }
 
 #[tokio::test]

@@ -107,14 +107,22 @@ async fn a_replacement_keeps_the_old_id_until_the_new_version_is_complete() {
 }
 
 #[tokio::test]
-async fn delete_completes_once_the_version_is_gone() {
+async fn delete_completes_once_the_version_is_gone_deleting_it_once() {
     let h = provider().await;
     let created = h.create_ok_through_provider().await;
+    h.sagemaker
+        .set_delays(std::time::Duration::from_millis(200), std::time::Duration::from_secs(1));
     let event = h.delete_event(&created, props());
     let started = call(&h, &event).await.unwrap();
     assert_eq!(started["PhysicalResourceId"], created, "a Delete keeps its id");
     until_complete(&h, &merged(&event, &started)).await.unwrap();
     assert!(h.sagemaker.version(IMAGE, 1).is_none());
+    assert_eq!(
+        h.sagemaker.count("DeleteImageVersion"),
+        1,
+        "isComplete polls, it does not delete again: {:?}",
+        h.sagemaker.operations()
+    );
 }
 
 #[tokio::test]

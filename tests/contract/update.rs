@@ -250,6 +250,28 @@ async fn a_rollback_update_with_old_and_new_properties_swapped_restores_the_vers
 }
 
 #[tokio::test]
+async fn a_replacement_that_fails_keeps_the_old_id_and_deletes_its_new_version() {
+    let h = Harness::start().await;
+    let created = h.create_ok(props()).await.physical_id().to_owned();
+    h.sagemaker
+        .fail_next_creation("ClientError: the base image could not be pulled");
+    let new = with(
+        props(),
+        json!({"BaseImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:2.0"}),
+    );
+    let event = h.update_event(&created, new, props());
+    let answer = h.invoke(&event).await;
+    answer
+        .assert_failed_with("ClientError: the base image could not be pulled")
+        .assert_failed_with(&format!("the new version {} is being deleted", version_arn(2)));
+    answer.assert_well_formed(&event);
+    assert_eq!(answer.physical_id(), created, "a FAILED Update keeps the old id");
+    let deletes = h.sagemaker.calls_of("DeleteImageVersion");
+    assert_eq!(deletes.len(), 1, "the failed new version is deleted, once");
+    assert_eq!(deletes[0].body["Version"], 2, "the resource's version stays");
+}
+
+#[tokio::test]
 async fn a_rollback_of_a_replacement_creates_a_version_with_the_old_properties() {
     let Updated {
         h,
