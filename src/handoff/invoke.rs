@@ -13,7 +13,7 @@ use tokio::sync::OnceCell;
 use crate::aws::{AwsConfig, CallFailure};
 
 /// The longest wait between tries of the hand-off's `Invoke`: the hand-off
-/// has only the answer's reserve (under a second on a short timeout), and a
+/// has only half the answer's reserve (`Budget::last_call_until`), and a
 /// failure must be answered with its cause rather than "no answer in time".
 const HAND_OFF_BACKOFF: Duration = Duration::from_millis(100);
 

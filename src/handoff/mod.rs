@@ -4,9 +4,10 @@
 //! function, carrying the event and a continuation record. The whole chain is
 //! bounded by the resource's `ServiceTimeout`, measured from the first receipt.
 //!
-//! The next link runs the lifecycle again from the start: every step of it is
-//! idempotent (`ClientToken` = `RequestId`), so it finds the version where the
-//! last link left it and never creates a second one.
+//! The next link runs the lifecycle again, from what the record carries (the
+//! version, a busy image's next try) and from where SageMaker is: every step
+//! is idempotent (`ClientToken` = `RequestId`), so it finds the version where
+//! the last link left it and never creates a second one.
 
 mod invoke;
 

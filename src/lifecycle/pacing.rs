@@ -99,7 +99,8 @@ pub(crate) struct Busy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Waiting {
     Call(String),
-    /// The next try of a call SageMaker throttled or failed with a 5xx.
+    /// The next try of a call that was throttled, failed with a 5xx, or got
+    /// no answer (the last error says which).
     Retry(String),
     Created,
     Deleted,
@@ -119,7 +120,7 @@ impl std::fmt::Display for Waiting {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Waiting::Call(operation) => write!(f, "SageMaker {operation} to answer"),
-            Waiting::Retry(operation) => write!(f, "the next try of SageMaker {operation} (throttled or 5xx)"),
+            Waiting::Retry(operation) => write!(f, "the next try of SageMaker {operation}"),
             Waiting::Created => f.write_str("the version to be CREATED (polling DescribeImageVersion)"),
             Waiting::Deleted => f.write_str("the version to be deleted (polling DescribeImageVersion)"),
             Waiting::Busy => {
@@ -256,9 +257,11 @@ impl<R: Regions> Lifecycle<'_, R> {
         let wait = self.pacing.backoff(*attempt, busy_for);
         self.progress.update(|p| {
             p.last_error = Some(error.to_string());
-            p.waiting_for = Some(Waiting::Retry(error.operation.to_owned()));
+            p.waiting_for = Some(match busy_since {
+                Some(_) => Waiting::Busy,
+                None => Waiting::Retry(error.operation.to_owned()),
+            });
             if let Some(since) = busy_since {
-                p.waiting_for = Some(Waiting::Busy);
                 p.busy = Some(Busy {
                     operation: error.operation.to_owned(),
                     since,

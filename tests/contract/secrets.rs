@@ -49,11 +49,11 @@ async fn invoke_unanswered(h: &Harness, forbidden: &mut Forbidden, event: &Value
     assert!(outcome.is_response(), "{outcome:?}");
 }
 
-/// Runs every path once; returns what must not appear in the logs.
 /// A property's value: the info level logs which properties changed, never
 /// their values (a template's properties may hold what its author would not log).
 const PROPERTY_VALUE: &str = "release-notes-not-for-the-logs";
 
+/// Runs every path once; returns what must not appear in the logs.
 async fn exercise(h: &Harness) -> Forbidden {
     let mut forbidden = Forbidden::new();
     let f = &mut forbidden;
