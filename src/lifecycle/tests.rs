@@ -426,7 +426,11 @@ async fn a_try_due_too_close_to_the_deadline_is_handed_on_instead_of_started() {
         Vec::<String>::new(),
         "a call cut by the deadline could not be handed on"
     );
-    assert_eq!(progress.snapshot().waiting_for, Some(Waiting::Busy));
+    let busy = progress
+        .snapshot()
+        .busy
+        .expect("the scheduled try goes on to the next link");
+    assert_eq!(busy.operation, "CreateImageVersion");
 }
 
 #[tokio::test(start_paused = true)]
@@ -434,8 +438,11 @@ async fn a_throttled_call_held_back_at_the_deadline_waits_on_sagemaker_not_on_a_
     let fake = Fake::default();
     fake.fail("CreateImageVersion", ErrorKind::Transient);
     let progress = Progress::default();
-    let ended = engine_create(&fake, &progress, Duration::from_millis(200)).await;
+    // Every backoff draw (125-250 ms) falls after the guard (300 ms less the
+    // 250 ms margin) and before the deadline.
+    let ended = engine_create(&fake, &progress, Duration::from_millis(300)).await;
     assert!(matches!(ended, Ended::OutOfTime), "{ended:?}");
+    assert_eq!(fake.calls(), vec!["CreateImageVersion()"], "the retry was held back");
     let waiting = progress.snapshot().waiting_for;
     assert_eq!(waiting, Some(Waiting::Retry("CreateImageVersion".to_owned())));
     assert!(waiting.unwrap().is_on_sagemaker(), "so the request can be handed on");
