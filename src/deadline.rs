@@ -1,7 +1,7 @@
 //! The time an invocation has: until a safe margin before the Lambda
 //! deadline to work, and until just before it to deliver the answer.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
@@ -35,7 +35,7 @@ impl Budget {
 
     /// From the runtime's `Lambda-Runtime-Deadline-Ms` (epoch milliseconds).
     pub(crate) fn from_deadline_ms(deadline_ms: u64) -> Self {
-        let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+        let deadline = epoch_ms::at(deadline_ms);
         let left = deadline.duration_since(SystemTime::now()).unwrap_or_default();
         Self::with_time_left(if left.is_zero() { FALLBACK_BUDGET } else { left })
     }
@@ -47,6 +47,48 @@ impl Budget {
             work_until: now + left.saturating_sub(reserve),
             answer_until: now + left.saturating_sub(FINAL_MARGIN.min(reserve / 2)),
             total: left,
+        }
+    }
+}
+
+/// Times on the wire (the continuation record, the provider's handover):
+/// epoch milliseconds, as Lambda's deadline header.
+pub(crate) mod epoch_ms {
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(crate) fn of(time: SystemTime) -> u64 {
+        time.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
+    }
+
+    pub(crate) fn at(ms: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_millis(ms)
+    }
+
+    pub(crate) fn serialize<S: Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(of(*time))
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
+        u64::deserialize(d).map(at)
+    }
+
+    /// The same, for a time that may be absent.
+    pub(crate) mod option {
+        use std::time::SystemTime;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub(crate) fn serialize<S: Serializer>(time: &Option<SystemTime>, s: S) -> Result<S::Ok, S::Error> {
+            match time {
+                Some(time) => s.serialize_some(&super::of(*time)),
+                None => s.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SystemTime>, D::Error> {
+            Option::<u64>::deserialize(d).map(|ms| ms.map(super::at))
         }
     }
 }
@@ -82,8 +124,8 @@ mod tests {
 
     #[test]
     fn a_deadline_in_the_future_is_used() {
-        let in_a_minute = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(60);
-        let budget = Budget::from_deadline_ms(in_a_minute.as_millis() as u64);
+        let in_a_minute = SystemTime::now() + Duration::from_secs(60);
+        let budget = Budget::from_deadline_ms(epoch_ms::of(in_a_minute));
         assert!(budget.total <= Duration::from_secs(60) && budget.total > Duration::from_secs(58));
     }
 }

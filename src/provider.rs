@@ -9,7 +9,7 @@
 //! and says whether the work is done.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use aws_lambda_events::event::cloudformation::provider::CloudFormationCustomResourceRequest;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -37,10 +37,10 @@ struct Handover {
     physical_resource_id: Option<String>,
     /// `onEvent` finished the work: `isComplete` has nothing to ask.
     complete: bool,
-    /// When `onEvent` ran, in epoch milliseconds. A handover without it
-    /// (from an older version of the function) never gives up early.
-    #[serde(default)]
-    started_ms: Option<u64>,
+    /// When `onEvent` ran. A handover without it (from an older version of
+    /// the function) never gives up early.
+    #[serde(default, with = "crate::deadline::epoch_ms::option", rename = "StartedMs")]
+    started: Option<SystemTime>,
 }
 
 /// How long after `onEvent` an `isComplete` gives up (`PROVIDER_GIVE_UP_SECONDS`,
@@ -53,10 +53,6 @@ fn give_up_after() -> Option<Duration> {
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
         .map(Duration::from_secs)
-}
-
-fn epoch_ms(at: SystemTime) -> u64 {
-    at.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64
 }
 
 /// Why the request FAILED: the framework sends this message to CloudFormation.
@@ -133,8 +129,7 @@ impl<R: Regions + 'static> Provider<R> {
             Some(Handover { complete: true, .. }) => Ok(json!({ "IsComplete": true })),
             Some(h) => {
                 info!("isComplete");
-                let started = h.started_ms.map(|ms| UNIX_EPOCH + Duration::from_millis(ms));
-                let give_up = self.give_up_after.zip(started).is_some_and(|(after, started)| {
+                let give_up = self.give_up_after.zip(h.started).is_some_and(|(after, started)| {
                     SystemTime::now().duration_since(started).unwrap_or_default() >= after
                 });
                 self.is_complete(work, budget, h.physical_resource_id.as_deref(), give_up)
@@ -156,7 +151,7 @@ impl<R: Regions + 'static> Provider<R> {
             serde_json::to_value(Handover {
                 physical_resource_id: original_id.clone(),
                 complete,
-                started_ms: Some(epoch_ms(SystemTime::now())),
+                started: Some(SystemTime::now()),
             })
             .expect("a plain struct")
         };

@@ -34,7 +34,7 @@ const MAX_HAND_OFFS: u32 = 100;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 struct Record {
-    #[serde(with = "epoch_ms", rename = "FirstReceivedMs")]
+    #[serde(with = "crate::deadline::epoch_ms", rename = "FirstReceivedMs")]
     first_received: SystemTime,
     hand_offs: u32,
     /// The version the request made or acts on, when one exists.
@@ -45,21 +45,6 @@ struct Record {
     /// The write the image was busy for, so that the next link keeps its pace.
     #[serde(default)]
     busy: Option<Busy>,
-}
-
-/// A time in the record: epoch milliseconds, as Lambda's deadline header.
-pub(crate) mod epoch_ms {
-    use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub(crate) fn serialize<S: Serializer>(time: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(time.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64)
-    }
-
-    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<SystemTime, D::Error> {
-        u64::deserialize(d).map(|ms| UNIX_EPOCH + Duration::from_millis(ms))
-    }
 }
 
 /// A request's life across invocations.

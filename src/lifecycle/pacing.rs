@@ -88,9 +88,9 @@ pub(crate) struct ProgressState {
 pub(crate) struct Busy {
     pub(crate) operation: String,
     /// When this request first found the image busy.
-    #[serde(with = "crate::handoff::epoch_ms", rename = "SinceMs")]
+    #[serde(with = "crate::deadline::epoch_ms", rename = "SinceMs")]
     pub(crate) since: SystemTime,
-    #[serde(with = "crate::handoff::epoch_ms", rename = "NextTryMs")]
+    #[serde(with = "crate::deadline::epoch_ms", rename = "NextTryMs")]
     pub(crate) next_try: SystemTime,
 }
 
