@@ -121,15 +121,22 @@ impl LambdaApi {
 }
 
 /// The `FunctionName` forms Lambda resolves: `NAME`, `ACCOUNT:function:NAME` and
-/// `arn:aws:lambda:REGION:ACCOUNT:function:NAME`, each with an optional `:QUALIFIER`.
-/// Returns the bare name.
-fn bare_name(function_name: &str) -> &str {
+/// `arn:aws:lambda:REGION:ACCOUNT:function:NAME`, each with an optional
+/// `:QUALIFIER`. Returns the bare name and the qualifier.
+fn name_and_qualifier(function_name: &str) -> (&str, Option<&str>) {
     let rest = function_name
         .strip_prefix("arn:aws:lambda:")
         .and_then(|r| r.split_once(':'))
         .map_or(function_name, |(_, r)| r);
     let rest = rest.split_once(":function:").map_or(rest, |(_, r)| r);
-    rest.split(':').next().unwrap_or(rest)
+    match rest.split_once(':') {
+        Some((name, qualifier)) => (name, Some(qualifier)),
+        None => (rest, None),
+    }
+}
+
+fn bare_name(function_name: &str) -> &str {
+    name_and_qualifier(function_name).0
 }
 
 /// The ARN of function `name`, in the account and region of [`FUNCTION_ARN`].
@@ -138,17 +145,14 @@ fn function_arn(name: &str) -> String {
     format!("{prefix}{name}")
 }
 
-/// The ARN the function is told it was invoked as: the name or ARN called,
-/// with the `Qualifier` parameter's version or alias if there is one.
+/// The ARN the function is told it was invoked as, whichever form was
+/// called, with the version or alias named in it or in the `Qualifier`
+/// parameter.
 fn invoked_arn(function_name: &str, qualifier: Option<&str>) -> String {
-    let arn = if function_name.starts_with("arn:") {
-        function_name.to_owned()
-    } else {
-        function_arn(function_name)
-    };
-    match qualifier {
-        Some(qualifier) => format!("{arn}:{qualifier}"),
-        None => arn,
+    let (name, in_name) = name_and_qualifier(function_name);
+    match in_name.or(qualifier) {
+        Some(qualifier) => format!("{}:{qualifier}", function_arn(name)),
+        None => function_arn(name),
     }
 }
 
@@ -307,5 +311,24 @@ mod tests {
             assert_eq!(bare_name(given), "sagemaker-image-version", "{given}");
         }
         assert_eq!(bare_name("other"), "other");
+    }
+
+    #[test]
+    fn every_function_name_form_is_told_as_its_full_arn_with_its_qualifier() {
+        let live = format!("{FUNCTION_ARN}:live");
+        for (given, qualifier, told) in [
+            ("sagemaker-image-version", None, FUNCTION_ARN),
+            ("123456789012:function:sagemaker-image-version", None, FUNCTION_ARN),
+            (FUNCTION_ARN, None, FUNCTION_ARN),
+            ("sagemaker-image-version", Some("live"), live.as_str()),
+            (
+                "123456789012:function:sagemaker-image-version:live",
+                None,
+                live.as_str(),
+            ),
+            (live.as_str(), None, live.as_str()),
+        ] {
+            assert_eq!(invoked_arn(given, qualifier), told, "{given} {qualifier:?}");
+        }
     }
 }
