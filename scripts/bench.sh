@@ -71,7 +71,8 @@ rm -f "${py_zip}"
 run "${VENV}/bin/python" -m zipfile -c "${py_zip}" "${ROOT}/bench/baseline/handler.py"
 site="$(echo "${VENV}"/lib/python3*/site-packages)"
 
-# 5. The bench itself.
+# 5. The bench itself. `exec` skips the EXIT trap: the steps' log goes first.
+rm -f "${RUN_LOG}"
 exec "${bench}" \
   --function "${binary}" \
   --function-zip "${zip}" \
