@@ -79,8 +79,9 @@ impl fmt::Debug for ResponseUrl {
 
 fn redact(url: &Url) -> Redacted {
     let query = if url.query().is_some() { "?[redacted]" } else { "" };
+    let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
     Redacted(format!(
-        "{}://{}{}{query}",
+        "{}://{}{port}{}{query}",
         url.scheme(),
         url.host_str().unwrap_or(""),
         url.path()
@@ -276,5 +277,16 @@ mod tests {
         let url = sender(false).check(Some(S3)).unwrap();
         let shown = url.redacted().to_string();
         assert!(!shown.contains("secret") && shown.ends_with("?[redacted]"), "{shown}");
+    }
+
+    #[test]
+    fn redacted_urls_keep_scheme_host_and_port() {
+        let url = sender(true)
+            .check(Some("http://127.0.0.1:9002/bucket/key?X-Amz-Signature=secret"))
+            .unwrap();
+        assert_eq!(
+            url.redacted().to_string(),
+            "http://127.0.0.1:9002/bucket/key?[redacted]"
+        );
     }
 }
