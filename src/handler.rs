@@ -15,7 +15,7 @@ use crate::cloudformation::event;
 use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, Status, placeholder_id};
 use crate::deadline::Budget;
 use crate::handoff::{Chain, HandOff};
-use crate::lifecycle::{Ended, Engine, Pacing, ProgressState, Waiting, Work};
+use crate::lifecycle::{Ended, Engine, Pacing, ProgressState, Work};
 use crate::sagemaker::Regions;
 use crate::sagemaker::sdk::SdkRegions;
 
@@ -90,7 +90,14 @@ impl<R: Regions + 'static> Handler<R> {
                 "FAILED"
             ),
         }
-        match self.sender.send(&url, answer.body(), budget.answer_until).await {
+        let body = match answer.body() {
+            Ok(body) => body,
+            Err(e) => {
+                error!(error = %e, "this event cannot be answered");
+                return;
+            }
+        };
+        match self.sender.send(&url, body, budget.answer_until).await {
             Ok(status) => info!(status, url = %url.redacted(), "answer delivered"),
             Err(e) => error!(error = %e, "answer not delivered"),
         }
@@ -116,28 +123,19 @@ impl<R: Regions + 'static> Handler<R> {
             );
         }
         let progress = chain.progress();
-        let is_create = matches!(work, Work::Create { .. });
-        let is_update = matches!(work, Work::Update { .. });
-        let failed_id = || match progress.snapshot().version_arn {
-            Some(arn) if is_create => arn,
-            _ => kept_or_placeholder(envelope),
-        };
-        let (reason, advice) = match self.engine.run(work, &progress, until).await {
+        let (reason, advice) = match self.engine.run(work.clone(), &progress, until).await {
             Ended::Done(done) => return Some(Answer::success(envelope, done.physical_resource_id, done.data)),
             Ended::Failed(e) => (e.to_string(), ""),
             Ended::Panicked(detail) => (format!("internal error in the handler (panic: {detail})"), ""),
             Ended::OutOfTime => {
                 let state = progress.snapshot();
-                let waiting_on_sagemaker = state.waiting_for.as_ref().is_some_and(Waiting::is_on_sagemaker);
                 let ran_out = if answer_by <= budget.work_until {
                     RanOut::ServiceTimeout(&chain)
                 } else {
                     RanOut::Function(budget)
                 };
                 match &self.hand_off {
-                    Some(hand_off)
-                        if matches!(ran_out, RanOut::Function(_)) && waiting_on_sagemaker && chain.can_hand_off() =>
-                    {
+                    Some(hand_off) if matches!(ran_out, RanOut::Function(_)) && chain.can_hand_off() => {
                         let next = chain.next_event(event, &state);
                         let invoked =
                             tokio::time::timeout_at(budget.last_call_until(), hand_off.invoke(function_arn, next));
@@ -154,17 +152,18 @@ impl<R: Regions + 'static> Handler<R> {
                 }
             }
         };
-        let mut reason = reason;
-        if is_update {
-            let made = progress.snapshot().version_arn;
-            let kept = kept_or_placeholder(envelope);
-            let properties = &event["ResourceProperties"];
-            reason += &self
-                .engine
-                .discard_replacement(made.as_deref(), &kept, properties, budget.last_call_until())
-                .await;
-        }
-        Some(Answer::failed(envelope, failed_id(), reason + advice))
+        let until = budget.last_call_until();
+        let made = self.engine.made_version(&work, &progress.snapshot(), until).await;
+        let (id, note) = match (&work, made) {
+            (Work::Create { .. }, Some(made)) => (made, None),
+            (Work::Update { .. }, Some(made)) => (
+                kept_or_placeholder(envelope),
+                self.engine.discard_replacement(&made, work.properties(), until).await,
+            ),
+            _ => (kept_or_placeholder(envelope), None),
+        };
+        let note = note.map(|n| format!("; {n}")).unwrap_or_default();
+        Some(Answer::failed(envelope, id, format!("{reason}{note}{advice}")))
     }
 }
 

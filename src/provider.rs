@@ -190,7 +190,7 @@ impl<R: Regions + 'static> Provider<R> {
         original_id: Option<&str>,
         giving_up: bool,
     ) -> Result<Value, Failed> {
-        let progress = Progress::resumed(None, None);
+        let progress = Progress::resumed(None, None, false);
         let properties = work.properties().clone();
         let replacing = Replacing::of(&work, original_id, &properties, &budget);
         let not_complete = async |progress: &Progress| match giving_up {
@@ -228,14 +228,16 @@ impl<R: Regions + 'static> Provider<R> {
 
     /// A FAILED answer: the framework answers the id `onEvent` gave, so an
     /// Update's new version that it does not name is deleted first.
-    async fn failed(&self, mut reason: String, progress: &Progress, replacing: Option<Replacing<'_>>) -> Failed {
-        if let Some(r) = replacing {
-            let made = progress.snapshot().version_arn;
-            reason += &self
-                .engine
-                .discard_replacement(made.as_deref(), r.kept, r.properties, r.until)
-                .await;
-        }
+    async fn failed(&self, reason: String, progress: &Progress, replacing: Option<Replacing<'_>>) -> Failed {
+        let made = replacing.and_then(|r| Some((progress.snapshot().version_arn.filter(|m| m != r.kept)?, r)));
+        let note = match made {
+            Some((made, r)) => self.engine.discard_replacement(&made, r.properties, r.until).await,
+            None => None,
+        };
+        let reason = match note {
+            Some(note) => format!("{reason}; {note}"),
+            None => reason,
+        };
         warn!(reason = %reason, "FAILED");
         Failed(reason)
     }

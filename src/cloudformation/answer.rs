@@ -16,6 +16,16 @@ pub(crate) fn placeholder_id(request_id: &str) -> String {
     format!("no-image-version-{request}")
 }
 
+/// CloudFormation refuses an empty id: a careless tool's empty
+/// `PhysicalResourceId` is answered with the placeholder instead.
+fn non_empty(physical_resource_id: String, envelope: &Envelope) -> String {
+    if physical_resource_id.is_empty() {
+        placeholder_id(&envelope.request_id)
+    } else {
+        physical_resource_id
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub(crate) enum Status {
@@ -43,7 +53,7 @@ impl Answer {
         Answer {
             status: Status::Success,
             reason: None,
-            physical_resource_id,
+            physical_resource_id: non_empty(physical_resource_id, envelope),
             stack_id: envelope.stack_id.clone(),
             request_id: envelope.request_id.clone(),
             logical_resource_id: envelope.logical_resource_id.clone(),
@@ -55,7 +65,7 @@ impl Answer {
         Answer {
             status: Status::Failed,
             reason: Some(reason),
-            physical_resource_id,
+            physical_resource_id: non_empty(physical_resource_id, envelope),
             stack_id: envelope.stack_id.clone(),
             request_id: envelope.request_id.clone(),
             logical_resource_id: envelope.logical_resource_id.clone(),
@@ -64,12 +74,15 @@ impl Answer {
     }
 
     /// The JSON body, within [`MAX_BODY_BYTES`] by shortening the Reason at a
-    /// character boundary. Ids are copied verbatim and never cut: an event
-    /// whose ids alone are too long gets its answer as it is.
-    pub(crate) fn body(&self) -> Vec<u8> {
+    /// character boundary. Ids are copied verbatim and never cut: when they
+    /// alone make the body too long, there is no body CloudFormation takes.
+    pub(crate) fn body(&self) -> Result<Vec<u8>, TooLong> {
         let body = serde_json::to_vec(self).expect("an answer of strings always serializes");
-        let Some(reason) = self.reason.as_deref().filter(|_| body.len() > MAX_BODY_BYTES) else {
-            return body;
+        if body.len() <= MAX_BODY_BYTES {
+            return Ok(body);
+        }
+        let Some(reason) = self.reason.as_deref() else {
+            return Err(TooLong(body.len()));
         };
         const MARK: &str = " [...]";
         let mut shortened = Answer {
@@ -79,7 +92,10 @@ impl Answer {
         let without_reason = serde_json::to_vec(&shortened)
             .expect("an answer of strings always serializes")
             .len();
-        let mut room = MAX_BODY_BYTES.saturating_sub(without_reason + MARK.len());
+        if without_reason + MARK.len() > MAX_BODY_BYTES {
+            return Err(TooLong(without_reason));
+        }
+        let mut room = MAX_BODY_BYTES - without_reason - MARK.len();
         let kept: String = reason
             .chars()
             .take_while(|c| match room.checked_sub(escaped_len(*c)) {
@@ -91,9 +107,17 @@ impl Answer {
             })
             .collect();
         shortened.reason = Some(kept + MARK);
-        serde_json::to_vec(&shortened).expect("an answer of strings always serializes")
+        Ok(serde_json::to_vec(&shortened).expect("an answer of strings always serializes"))
     }
 }
+
+/// An answer whose ids alone take more than CloudFormation accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the answer would be {0} bytes even with no Reason, over CloudFormation's {MAX_BODY_BYTES}: the event's ids \
+     are too long to copy"
+)]
+pub(crate) struct TooLong(usize);
 
 /// The bytes `c` takes inside a JSON string as serde_json writes it.
 fn escaped_len(c: char) -> usize {
@@ -121,7 +145,8 @@ mod tests {
     #[test]
     fn success_has_no_reason_and_no_nulls() {
         let data = [("Version".to_owned(), "1".to_owned())].into();
-        let body: Value = serde_json::from_slice(&Answer::success(&envelope(), "arn".into(), data).body()).unwrap();
+        let body: Value =
+            serde_json::from_slice(&Answer::success(&envelope(), "arn".into(), data).body().unwrap()).unwrap();
         assert_eq!(body["Status"], "SUCCESS");
         assert!(body.get("Reason").is_none());
         assert_eq!(body["Data"]["Version"], "1");
@@ -131,7 +156,7 @@ mod tests {
     #[test]
     fn a_long_non_ascii_reason_is_cut_at_a_character_boundary() {
         let reason = "é\"\u{1F600}\n\u{1}".repeat(3000);
-        let body = Answer::failed(&envelope(), "p".into(), reason).body();
+        let body = Answer::failed(&envelope(), "p".into(), reason).body().unwrap();
         assert!(body.len() <= MAX_BODY_BYTES, "{}", body.len());
         let parsed: Value = serde_json::from_slice(&body).unwrap();
         assert!(parsed["Reason"].as_str().unwrap().ends_with("[...]"));
@@ -140,5 +165,19 @@ mod tests {
             "the Reason keeps as much as fits: {}",
             body.len()
         );
+    }
+
+    #[test]
+    fn an_empty_id_is_answered_with_the_placeholder() {
+        let answer = Answer::success(&envelope(), String::new(), BTreeMap::new());
+        assert_eq!(answer.physical_resource_id, placeholder_id("r"));
+    }
+
+    #[test]
+    fn ids_too_long_to_fit_give_no_body() {
+        let mut long = envelope();
+        long.stack_id = "s".repeat(MAX_BODY_BYTES);
+        assert!(Answer::failed(&long, "p".into(), "why".into()).body().is_err());
+        assert!(Answer::success(&long, "p".into(), BTreeMap::new()).body().is_err());
     }
 }

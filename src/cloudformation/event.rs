@@ -3,8 +3,11 @@
 //! still gets its FAILED answer.
 
 use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::lifecycle::Work;
 
@@ -33,42 +36,80 @@ impl Envelope {
     }
 }
 
-/// The envelope's fields alone: everything else is skipped unread, so this
-/// reads even an event too deeply nested to become a [`Value`].
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct EnvelopeFields {
-    request_type: Option<Value>,
-    #[serde(rename = "ResponseURL")]
-    response_url: Option<Value>,
-    stack_id: Option<Value>,
-    request_id: Option<Value>,
-    logical_resource_id: Option<Value>,
-    physical_resource_id: Option<Value>,
-}
+/// The fields of an envelope, by name.
+const ENVELOPE_FIELDS: [&str; 6] = [
+    "RequestType",
+    "ResponseURL",
+    "StackId",
+    "RequestId",
+    "LogicalResourceId",
+    "PhysicalResourceId",
+];
 
 /// Stage one: the event as JSON, and its envelope whatever happens.
 pub(crate) fn read(raw: &str) -> (Envelope, Result<Value, EventError>) {
     match serde_json::from_str::<Value>(raw) {
         Ok(event) => (Envelope::from_value(&event), Ok(event)),
-        Err(e) => {
-            let envelope = serde_json::from_str::<EnvelopeFields>(raw)
-                .map(|f| {
-                    let fields = [
-                        ("RequestType", f.request_type),
-                        ("ResponseURL", f.response_url),
-                        ("StackId", f.stack_id),
-                        ("RequestId", f.request_id),
-                        ("LogicalResourceId", f.logical_resource_id),
-                        ("PhysicalResourceId", f.physical_resource_id),
-                    ];
-                    let present = fields.into_iter().filter_map(|(k, v)| Some((k.to_owned(), v?)));
-                    Envelope::from_value(&Value::Object(present.collect()))
-                })
-                .unwrap_or_default();
-            (envelope, Err(EventError::Malformed(e.to_string())))
+        Err(e) => (lenient_envelope(raw), Err(EventError::Malformed(e.to_string()))),
+    }
+}
+
+/// The envelope of an event that is not a [`Value`] (nested too deep, a
+/// number out of range, a lone UTF-16 surrogate): each top-level member is
+/// taken as raw text, and each field of the envelope read on its own, so
+/// that one bad member costs only itself.
+fn lenient_envelope(raw: &str) -> Envelope {
+    let Ok(members) = serde_json::from_str::<BTreeMap<&str, &RawValue>>(raw) else {
+        return Envelope::default();
+    };
+    let present = ENVELOPE_FIELDS
+        .iter()
+        .filter_map(|name| Some((name.to_string(), Value::String(lenient_text(members.get(name)?.get())?))));
+    Envelope::from_value(&Value::Object(present.collect()))
+}
+
+/// A member's text: a string as JSON reads it, with any lone surrogate
+/// escape as U+FFFD; any other scalar as it is written.
+fn lenient_text(raw: &str) -> Option<String> {
+    if let Ok(text) = serde_json::from_str::<String>(raw) {
+        return Some(text);
+    }
+    if !raw.starts_with('"') {
+        return (!raw.starts_with(['{', '['])).then(|| raw.to_owned());
+    }
+    serde_json::from_str(&without_lone_surrogates(raw)).ok()
+}
+
+/// `raw` with each `\uXXXX` escape of a surrogate without its partner
+/// written as `\uFFFD`.
+fn without_lone_surrogates(raw: &str) -> String {
+    let surrogate = |at: usize| -> Option<u16> {
+        let unit = u16::from_str_radix(raw.get(at + 2..at + 6)?, 16).ok()?;
+        (raw.get(at..at + 2) == Some("\\u") && (0xD800..=0xDFFF).contains(&unit)).then_some(unit)
+    };
+    let (mut out, mut at) = (String::with_capacity(raw.len()), 0);
+    while let Some(c) = raw[at..].chars().next() {
+        if raw[at..].starts_with("\\\\") {
+            out.push_str("\\\\");
+            at += 2;
+            continue;
+        }
+        match surrogate(at) {
+            Some(0xD800..=0xDBFF) if surrogate(at + 6).is_some_and(|low| low >= 0xDC00) => {
+                out.push_str(&raw[at..at + 12]);
+                at += 12;
+            }
+            Some(_) => {
+                out.push_str("\\uFFFD");
+                at += 6;
+            }
+            None => {
+                out.push(c);
+                at += c.len_utf8();
+            }
         }
     }
+    out
 }
 
 /// The request CloudFormation sends a function it invokes directly.
@@ -183,5 +224,29 @@ mod tests {
         let envelope = Envelope::from_value(&event);
         assert_eq!(envelope.physical_resource_id.as_deref(), Some("p"));
         assert!(matches!(parse(&event, &envelope), Err(EventError::Malformed(_))));
+    }
+
+    #[test]
+    fn an_event_with_an_unreadable_member_still_yields_every_readable_id() {
+        let raw = r#"{"RequestType":"Create","ResponseURL":"https://x/y","RequestId":1e400,
+            "StackId":"s\ud800t","LogicalResourceId":"L\ud83d\ude00","PhysicalResourceId":[[[1]]],"X":"\udc00"}"#;
+        let (envelope, event) = read(raw);
+        assert!(matches!(event, Err(EventError::Malformed(_))));
+        assert_eq!(envelope.response_url.as_deref(), Some("https://x/y"));
+        assert_eq!(envelope.request_id, "1e400");
+        assert_eq!(envelope.stack_id, "s\u{FFFD}t");
+        assert_eq!(envelope.logical_resource_id, "L\u{1F600}");
+        assert_eq!(envelope.physical_resource_id, None);
+    }
+
+    #[test]
+    fn ids_deeper_than_a_value_can_be_are_skipped_alone() {
+        let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+        let raw = format!(r#"{{"ResponseURL":"https://x/y","RequestId":"r","PhysicalResourceId":{deep}}}"#);
+        let (envelope, _) = read(&raw);
+        assert_eq!(
+            (envelope.request_id.as_str(), envelope.response_url.as_deref()),
+            ("r", Some("https://x/y"))
+        );
     }
 }

@@ -13,7 +13,7 @@ use proptest::sample::select;
 use serde_json::{Value, json};
 use standins::arbitrary::{self, holds_null, regex};
 
-use super::answer::{Answer as CfnAnswer, MAX_BODY_BYTES as MAX};
+use super::answer::{Answer as CfnAnswer, MAX_BODY_BYTES as MAX, placeholder_id};
 use super::event::{self, Envelope};
 use crate::lifecycle::Work;
 use crate::properties::PROPERTIES;
@@ -83,7 +83,12 @@ fn check_ids(body: &Value, envelope: &Envelope, physical: &str) -> Result<(), Te
         body["LogicalResourceId"].as_str(),
         Some(envelope.logical_resource_id.as_str())
     );
-    prop_assert_eq!(body["PhysicalResourceId"].as_str(), Some(physical));
+    // An empty id is answered as the placeholder: CloudFormation refuses it.
+    let physical = match physical {
+        "" => placeholder_id(&envelope.request_id),
+        id => id.to_owned(),
+    };
+    prop_assert_eq!(body["PhysicalResourceId"].as_str(), Some(physical.as_str()));
     prop_assert!(!holds_null(body), "no null: {}", body);
     Ok(())
 }
@@ -112,7 +117,7 @@ proptest! {
                     let reason = e.to_string();
                     prop_assert!(!reason.is_empty());
                     let answer = CfnAnswer::failed(&envelope, "placeholder".into(), reason);
-                    let body = answer.body();
+                    let body = answer.body().unwrap();
                     prop_assert!(std::str::from_utf8(&body).is_ok());
                     let parsed: Value = serde_json::from_slice(&body).map_err(|e| TestCaseError::fail(e.to_string()))?;
                     prop_assert_eq!(parsed["Status"].as_str(), Some("FAILED"));
@@ -125,7 +130,7 @@ proptest! {
     fn failed_answers_fit_in_4096_bytes(envelope in envelope(), reason in reason()) {
         let physical = envelope.physical_resource_id.clone().unwrap_or_else(|| "p".into());
         let answer = CfnAnswer::failed(&envelope, physical.clone(), reason.clone());
-        let body = answer.body();
+        let body = answer.body().unwrap();
         prop_assert!(body.len() <= MAX, "{} bytes", body.len());
         let text = std::str::from_utf8(&body).map_err(|e| TestCaseError::fail(e.to_string()))?;
         let parsed: Value = serde_json::from_str(text).map_err(|e| TestCaseError::fail(e.to_string()))?;
@@ -144,7 +149,7 @@ proptest! {
     #[test]
     fn a_cut_reason_keeps_as_much_as_fits(envelope in envelope(), reason in reason()) {
         let answer = CfnAnswer::failed(&envelope, "p".into(), reason.clone());
-        let body = answer.body();
+        let body = answer.body().unwrap();
         if serde_json::to_vec(&answer).unwrap().len() > MAX {
             let parsed: Value = serde_json::from_slice(&body).unwrap();
             let kept = parsed["Reason"].as_str().unwrap().strip_suffix(MARK).unwrap().to_owned();
@@ -165,7 +170,7 @@ proptest! {
     fn success_answers_with_unicode_data_fit_and_round_trip(envelope in envelope(), data in data()) {
         let physical = "arn:aws:sagemaker:us-east-1:123456789012:image-version/img/1".to_owned();
         let answer = CfnAnswer::success(&envelope, physical.clone(), data.clone());
-        let body = answer.body();
+        let body = answer.body().unwrap();
         prop_assert!(body.len() <= MAX, "{} bytes", body.len());
         let parsed: Value = serde_json::from_slice(&body).map_err(|e| TestCaseError::fail(e.to_string()))?;
         check_ids(&parsed, &envelope, &physical)?;

@@ -19,7 +19,6 @@ use serde_json::Value;
 pub(crate) use invoke::HandOff;
 
 use crate::lifecycle::{Busy, Progress, ProgressState};
-use crate::properties::table::SERVICE_TIMEOUT;
 
 /// The event's top-level field that carries the record from link to link.
 const RECORD: &str = "SageMakerImageVersionContinuation";
@@ -45,6 +44,10 @@ struct Record {
     /// The write the image was busy for, so that the next link keeps its pace.
     #[serde(default)]
     busy: Option<Busy>,
+    /// A `CreateImageVersion` went out: if the chain fails before an answer
+    /// named the version, the last link asks for it again under the token.
+    #[serde(default)]
+    create_sent: bool,
 }
 
 /// A request's life across invocations.
@@ -57,6 +60,7 @@ pub(crate) struct Chain {
     version_arn: Option<String>,
     /// The image an earlier link found busy, and when to try again.
     busy: Option<Busy>,
+    create_sent: bool,
 }
 
 impl Chain {
@@ -69,6 +73,7 @@ impl Chain {
             hand_offs: record.as_ref().map_or(0, |r| r.hand_offs),
             service_timeout: service_timeout(event),
             busy: record.as_ref().and_then(|r| r.busy.clone()),
+            create_sent: record.as_ref().is_some_and(|r| r.create_sent),
             version_arn: record.and_then(|r| r.version_arn),
         }
     }
@@ -88,7 +93,7 @@ impl Chain {
         if self.hand_offs == 0 {
             return Progress::default();
         }
-        Progress::resumed(self.version_arn.clone(), self.busy.clone())
+        Progress::resumed(self.version_arn.clone(), self.busy.clone(), self.create_sent)
     }
 
     pub(crate) fn can_hand_off(&self) -> bool {
@@ -103,6 +108,7 @@ impl Chain {
             version_arn: progress.version_arn.clone(),
             waiting_for: progress.waiting_for.as_ref().map(ToString::to_string),
             busy: progress.busy.clone(),
+            create_sent: progress.create_sent,
         };
         let mut next = event.clone();
         next[RECORD] = serde_json::to_value(record).expect("a plain struct");
@@ -110,17 +116,13 @@ impl Chain {
     }
 }
 
-/// The resource's `ServiceTimeout` (seconds, as a string or a number, 1 to
-/// 3600), else CloudFormation's default of an hour.
+/// The resource's `ServiceTimeout`, else CloudFormation's default of an
+/// hour (an invalid one FAILS a Create or Update with the other properties).
 fn service_timeout(event: &Value) -> Duration {
-    let seconds = match event.get("ResourceProperties").and_then(|p| p.get(SERVICE_TIMEOUT)) {
-        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
-        Some(Value::Number(n)) => n.as_u64(),
-        _ => None,
-    };
-    seconds
-        .filter(|s| (1..=3600).contains(s))
-        .map_or(DEFAULT_SERVICE_TIMEOUT, Duration::from_secs)
+    event
+        .get("ResourceProperties")
+        .and_then(crate::properties::service_timeout)
+        .unwrap_or(DEFAULT_SERVICE_TIMEOUT)
 }
 
 #[cfg(test)]

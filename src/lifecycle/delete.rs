@@ -95,17 +95,36 @@ impl<R: Regions> Lifecycle<'_, R> {
 
     /// Deletes a version no answer names (a failed Update's new version: the
     /// FAILED answer keeps the old id, so CloudFormation never deletes it), as
-    /// far as SageMaker lets us; whether it is being deleted.
-    pub(crate) async fn discard(&self, arn: &ImageVersionArn, image: &str) -> bool {
-        match self.regions.api(&arn.region).await.delete(image, arn.version).await {
+    /// far as SageMaker lets us; but not one `CREATED` from `base_image`,
+    /// which another delivery of the same request may answer with.
+    pub(crate) async fn discard(&self, arn: &ImageVersionArn, image: &str, base_image: Option<&str>) -> Discarded {
+        let api = self.regions.api(&arn.region).await;
+        if let Ok(state) = api.describe(image, arn.version).await
+            && state.status == VersionStatus::Created
+            && Some(state.base_image.as_str()) == base_image
+        {
+            info!(version_arn = %arn, "a version another delivery may answer with is left in place");
+            return Discarded::Answerable;
+        }
+        match api.delete(image, arn.version).await {
             Ok(()) => {
                 info!(version_arn = %arn, "version nobody answers for deleted");
-                true
+                Discarded::Deleting
             }
             Err(e) => {
                 warn!(version_arn = %arn, error = %e, "version nobody answers for left in place");
-                false
+                Discarded::Refused
             }
         }
     }
+}
+
+/// What became of a version no answer names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Discarded {
+    Deleting,
+    /// `CREATED` from the template: another delivery may answer with it.
+    Answerable,
+    /// SageMaker refused (it is still `CREATING`), or did not answer.
+    Refused,
 }

@@ -8,8 +8,6 @@ mod outcome;
 mod pacing;
 mod run;
 
-use std::collections::BTreeSet;
-
 use serde_json::Value;
 use tokio::time::Instant;
 use tracing::{info, warn};
@@ -21,7 +19,7 @@ pub(crate) use run::{Ended, Engine, Work};
 
 use crate::properties::{AliasDiff, ImageVersionProperties};
 use crate::sagemaker::{
-    ErrorKind, ImageVersionArn, ImageVersions, NewVersion, NoRegion, Regions, VersionState, VersionStatus,
+    ApiError, ErrorKind, ImageVersionArn, ImageVersions, NewVersion, NoRegion, Regions, VersionState, VersionStatus,
     VersionUpdate,
 };
 
@@ -61,8 +59,11 @@ impl<R: Regions> Lifecycle<'_, R> {
         }
     }
 
-    /// Update: a new version when `ImageName`, `BaseImage` or `Region`
-    /// changed, else the version brought to the properties in place.
+    /// Update: a new version when the version held is of another image or
+    /// region, or of another `BaseImage`, else the version brought to the
+    /// properties in place. The decision reads the version held, not
+    /// `OldResourceProperties`: the rollback of a failed replacement sends the
+    /// failed template as the old one, while the version held already matches.
     pub(crate) async fn update(
         &self,
         request_id: &str,
@@ -72,7 +73,7 @@ impl<R: Regions> Lifecycle<'_, R> {
     ) -> Result<Done, LifecycleError> {
         let props = ImageVersionProperties::parse(properties)?;
         // Old properties were accepted once; if they no longer parse, the
-        // physical id alone decides what changed.
+        // version held alone decides.
         let old = ImageVersionProperties::parse(old_properties).ok();
         let held = ImageVersionArn::parse(physical_id);
         if let (Some(wanted), Some(held)) = (props.existing_version(), &held)
@@ -97,18 +98,8 @@ impl<R: Regions> Lifecycle<'_, R> {
                 None => self.replace(wanted).await,
             };
         };
-        let mut changed = match &old {
-            Some(old) => props.replacement_reasons(old, &self.regions.default_region().await?),
-            None => Vec::new(),
-        };
-        if !arn.image_name.eq_ignore_ascii_case(props.image_name()) && !changed.contains(&"ImageName") {
-            changed.push("ImageName");
-        }
-        if arn.region != region && !changed.contains(&"Region") {
-            changed.push("Region");
-        }
-        if !changed.is_empty() {
-            info!(changed = ?changed, "replacement: creating a new version, the old one is left for CloudFormation's cleanup");
+        if !arn.image_name.eq_ignore_ascii_case(props.image_name()) || arn.region != region {
+            info!(held = %arn, "replacement: the version held is of another image or region");
             return self.replace(wanted).await;
         }
         if let Some(old) = &old {
@@ -137,6 +128,11 @@ impl<R: Regions> Lifecycle<'_, R> {
         }
     }
 
+    /// A new version. `CreateImageVersion` carries what the request alone
+    /// decides (name, base image, metadata, the token), never the aliases:
+    /// which of them another version holds changes once the first try went
+    /// out, and a token re-sent with other parameters is refused. The aliases
+    /// follow once the version is `CREATED`, as an in-place update does.
     async fn create_version(&self, wanted: Wanted<'_>) -> Result<Done, LifecycleError> {
         let Wanted {
             request_id,
@@ -145,49 +141,30 @@ impl<R: Regions> Lifecycle<'_, R> {
         } = wanted;
         let api = self.regions.api(region).await;
         let image = props.image_name();
-        // An alias names one version at a time: those held by another version
-        // stay there until the new one is ready, then move to it.
-        let held = if props.aliases.is_empty() {
-            BTreeSet::new()
-        } else {
-            let in_use = self
-                .retry("ListAliases", || api.aliases(image, None))
-                .await
-                .map_err(|e| image_error(e, image, region))?;
-            props.aliases.intersection(&in_use).cloned().collect()
-        };
         let client_token = client_token(request_id);
-        let new = NewVersion {
-            image_name: image,
-            base_image: props.base_image(),
-            client_token: &client_token,
-            aliases: props.aliases.difference(&held).cloned().collect(),
-            metadata: &props.metadata,
-        };
+        let new = new_version(props, &client_token);
+        self.progress.update(|p| p.create_sent = true);
         let arn = self
             .retry("CreateImageVersion", || api.create(&new))
             .await
-            .map_err(|e| image_error(e, image, region))?;
+            .map_err(|e| {
+                // An answered error: nothing was made under the token.
+                self.progress.update(|p| p.create_sent = false);
+                image_error(e, image, region)
+            })?;
         self.progress.update(|p| p.version_arn = Some(arn.clone()));
         let version = ImageVersionArn::parse(&arn)
             .ok_or_else(|| LifecycleError::UnexpectedArn { arn: arn.clone() })?
             .version;
         info!(version_arn = %arn, "version requested, waiting for CREATED");
         let state = self.wait_created(&api, image, version, &arn).await?;
-        let held: Vec<String> = held.into_iter().collect();
-        self.release_aliases(&api, image, version, &held).await?;
-        if !held.is_empty() {
-            let update = VersionUpdate {
-                aliases_to_add: held,
-                ..VersionUpdate::default()
-            };
-            self.retry("UpdateImageVersion", || api.update(image, version, &update))
-                .await?;
-        }
+        self.converge(&api, props, &state).await?;
         info!(version_arn = %arn, "version created");
         Ok(Done::version(&state))
     }
 
+    /// The version held, brought to the properties; a new version instead
+    /// when it is of another `BaseImage`, gone or unusable.
     async fn update_in_place(&self, wanted: Wanted<'_>, arn: &ImageVersionArn) -> Result<Done, LifecycleError> {
         let Wanted { props, region, .. } = wanted;
         let api = self.regions.api(region).await;
@@ -205,6 +182,10 @@ impl<R: Regions> Lifecycle<'_, R> {
             }
             Err(e) => return Err(e.into()),
         };
+        if state.base_image != props.base_image() {
+            info!(version_arn = %arn_text, "replacement: the version held has another BaseImage");
+            return self.replace(wanted).await;
+        }
         let state = match state.status {
             VersionStatus::Created => state,
             VersionStatus::Creating => self.wait_created(&api, image, arn.version, &arn_text).await?,
@@ -219,13 +200,34 @@ impl<R: Regions> Lifecycle<'_, R> {
 
     /// Brings version `state` to the properties in place: the metadata that
     /// differs from its actual state, and its aliases diffed against
-    /// `ListAliases` (so drift is repaired), moved from other versions.
+    /// `ListAliases` (so drift is repaired), moved from other versions. An
+    /// alias change refused as out of date (the alias already moved, or
+    /// already gone) is re-read and tried again: another delivery of the same
+    /// request may have made it first.
     pub(super) async fn converge(
         &self,
         api: &R::Api,
         props: &ImageVersionProperties,
         state: &VersionState,
     ) -> Result<(), LifecycleError> {
+        let mut tries = 1;
+        loop {
+            match self.converge_once(api, props, state).await {
+                Err(e) if tries < ALIAS_TRIES && e.is_out_of_date() => {
+                    info!(error = %e, "an alias change was refused as out of date: reading the aliases again");
+                    tries += 1;
+                }
+                done => return done.map_err(LifecycleError::from),
+            }
+        }
+    }
+
+    async fn converge_once(
+        &self,
+        api: &R::Api,
+        props: &ImageVersionProperties,
+        state: &VersionState,
+    ) -> Result<(), ApiError> {
         let (image, version, arn) = (props.image_name(), state.version, &state.arn);
         let current = self.retry("ListAliases", || api.aliases(image, Some(version))).await?;
         let aliases = AliasDiff::between(&props.aliases, &current);
@@ -253,7 +255,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         image: &str,
         version: i32,
         aliases: &[String],
-    ) -> Result<(), LifecycleError> {
+    ) -> Result<(), ApiError> {
         if aliases.is_empty() {
             return Ok(());
         }
@@ -314,6 +316,22 @@ impl<R: Regions> Lifecycle<'_, R> {
             }
         })
         .await
+    }
+}
+
+/// How many times [`Lifecycle::converge`] reads the aliases before an alias
+/// change refused as out of date FAILS the request: more refusals than a
+/// sibling delivery can cause mean another resource wants the same alias.
+const ALIAS_TRIES: u32 = 3;
+
+/// The input of `CreateImageVersion` for a request: from its properties and
+/// token alone, so that every try under the token is the same request.
+pub(crate) fn new_version<'a>(props: &'a ImageVersionProperties, client_token: &'a str) -> NewVersion<'a> {
+    NewVersion {
+        image_name: props.image_name(),
+        base_image: props.base_image(),
+        client_token,
+        metadata: &props.metadata,
     }
 }
 

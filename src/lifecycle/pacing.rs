@@ -75,6 +75,9 @@ pub(crate) struct ProgressState {
     /// `onEvent` before this `isComplete`): its writes may have gone through.
     pub(crate) resumed: bool,
     pub(crate) version_arn: Option<String>,
+    /// A `CreateImageVersion` went out, in this invocation or an earlier
+    /// one: a version may exist even if no answer named it yet.
+    pub(crate) create_sent: bool,
     pub(crate) waiting_for: Option<Waiting>,
     pub(crate) last_error: Option<String>,
     pub(crate) busy: Option<Busy>,
@@ -94,8 +97,8 @@ pub(crate) struct Busy {
     pub(crate) next_try: SystemTime,
 }
 
-/// What a request is waiting for: a call, or SageMaker itself. Only a wait
-/// on SageMaker can go on in another invocation: a call in flight is cut.
+/// What a request is waiting for: a call, or SageMaker itself. Either can go
+/// on in another invocation: every step is safe to run again.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Waiting {
     Call(String),
@@ -107,13 +110,6 @@ pub(crate) enum Waiting {
     /// `ResourceInUse`: another version of the image is being created or
     /// deleted, or this one is.
     Busy,
-}
-
-impl Waiting {
-    /// Whether the wait can be handed to a new invocation.
-    pub(crate) fn is_on_sagemaker(&self) -> bool {
-        !matches!(self, Waiting::Call(_))
-    }
 }
 
 impl std::fmt::Display for Waiting {
@@ -132,10 +128,11 @@ impl std::fmt::Display for Waiting {
 
 impl Progress {
     /// The progress of a request an earlier invocation handed on.
-    pub(crate) fn resumed(version_arn: Option<String>, busy: Option<Busy>) -> Self {
+    pub(crate) fn resumed(version_arn: Option<String>, busy: Option<Busy>, create_sent: bool) -> Self {
         Progress(Arc::new(Mutex::new(ProgressState {
             resumed: true,
             version_arn,
+            create_sent,
             waiting_for: busy.as_ref().map(|_| Waiting::Busy),
             busy,
             ..ProgressState::default()
@@ -212,7 +209,7 @@ impl<R: Regions> Lifecycle<'_, R> {
     }
 
     /// `operation` is in flight: named in the Reason if the deadline comes
-    /// while it hangs, and not handed on, since it may have taken effect.
+    /// while it hangs.
     pub(super) fn calling(&self, operation: &str) {
         self.progress
             .update(|p| p.waiting_for = Some(Waiting::Call(operation.to_owned())));

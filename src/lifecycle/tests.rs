@@ -1,5 +1,6 @@
 //! The lifecycle's rules against an in-memory SageMaker, on paused time.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -113,15 +114,15 @@ async fn create_moves_aliases_held_by_another_version_once_created() {
         .unwrap();
     let writes = fake.writes();
     assert_eq!(
-        writes[0], "CreateImageVersion(new)",
-        "a held alias is not sent at create: {writes:?}"
+        writes[0], "CreateImageVersion(repo:1)",
+        "no alias is sent at create: {writes:?}"
     );
     assert!(
         writes[1].starts_with("UpdateImageVersion(1 +[] -[\"latest\"]"),
         "{writes:?}"
     );
     assert!(
-        writes[2].starts_with("UpdateImageVersion(2 +[\"latest\"] -[]"),
+        writes[2].starts_with("UpdateImageVersion(2 +[\"latest\", \"new\"] -[]"),
         "{writes:?}"
     );
     let s = fake.state();
@@ -217,6 +218,7 @@ async fn a_failed_replacement_fails_the_update_and_its_answer_deletes_the_new_ve
         properties: properties.clone(),
         old_properties: props(json!({})),
     };
+    let work_copy = work.clone();
     let progress = Progress::default();
     let until = tokio::time::Instant::now() + Duration::from_secs(60);
     let ended = engine.run(work, &progress, until).await;
@@ -224,21 +226,94 @@ async fn a_failed_replacement_fails_the_update_and_its_answer_deletes_the_new_ve
         matches!(ended, Ended::Failed(LifecycleError::CreateFailed { .. })),
         "{ended:?}"
     );
-    let made = progress.snapshot().version_arn;
-    let note = engine
-        .discard_replacement(made.as_deref(), &arn(1), &properties, until)
-        .await;
-    assert_eq!(note, format!("; the new version {} is being deleted", arn(2)));
+    let made = engine.made_version(&work_copy, &progress.snapshot(), until).await;
+    assert_eq!(made, Some(arn(2)));
+    let note = engine.discard_replacement(&arn(2), &properties, until).await;
+    assert_eq!(note, Some(format!("the new version {} is being deleted", arn(2))));
     assert!(
         fake.calls().contains(&"DeleteImageVersion(2)".to_owned()),
         "{:?}",
         fake.calls()
     );
     assert!(!fake.calls().contains(&"DeleteImageVersion(1)".to_owned()));
-    let kept = engine
-        .discard_replacement(Some(&arn(1)), &arn(1), &properties, until)
-        .await;
-    assert_eq!(kept, "", "the version the answer keeps is not deleted");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_version_a_failed_update_keeps_is_not_one_it_made() {
+    let fake = Fake::default().with_version(1, &[]);
+    let engine = engine(&fake);
+    let progress = ProgressState {
+        version_arn: Some(arn(1)),
+        ..ProgressState::default()
+    };
+    let work = update_work(props(json!({"ReleaseNotes": "x"})));
+    let until = tokio::time::Instant::now() + Duration::from_secs(60);
+    assert_eq!(engine.made_version(&work, &progress, until).await, None);
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_create_cut_short_in_flight_is_named_by_asking_again_under_its_token() {
+    let fake = Fake::default().with_version(1, &[]);
+    let engine = engine(&fake);
+    let properties = props(json!({"BaseImage": "repo:2"}));
+    // The first try went through, its answer was lost.
+    let sent = Lifecycle {
+        regions: &fake,
+        pacing: &Pacing::default(),
+        progress: &Progress::default(),
+        retries_until: None,
+    };
+    let token = client_token("req-2");
+    let parsed = crate::properties::ImageVersionProperties::parse(&properties).unwrap();
+    sent.regions
+        .api("us-east-1")
+        .await
+        .create(&new_version(&parsed, &token))
+        .await
+        .unwrap();
+    let progress = ProgressState {
+        version_arn: Some(arn(1)),
+        create_sent: true,
+        ..ProgressState::default()
+    };
+    let until = tokio::time::Instant::now() + Duration::from_secs(60);
+    let made = engine.made_version(&update_work(properties), &progress, until).await;
+    assert_eq!(made, Some(arn(2)));
+    assert_eq!(fake.state().versions.len(), 2, "the same token made no third version");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_created_version_from_the_template_is_not_discarded() {
+    let fake = Fake::default().with_version(1, &[]).with_version(2, &[]);
+    let engine = engine(&fake);
+    let until = tokio::time::Instant::now() + Duration::from_secs(60);
+    let note = engine
+        .discard_replacement(&arn(2), &props(json!({})), until)
+        .await
+        .unwrap();
+    assert!(note.contains("left in place"), "{note}");
+    assert!(
+        !fake.writes().iter().any(|w| w.starts_with("DeleteImageVersion")),
+        "{:?}",
+        fake.writes()
+    );
+}
+
+fn engine(fake: &Fake) -> std::sync::Arc<Engine<Fake>> {
+    std::sync::Arc::new(Engine {
+        regions: fake.clone(),
+        pacing: Pacing::default(),
+    })
+}
+
+fn update_work(properties: Value) -> Work {
+    Work::Update {
+        request_id: "req-2".to_owned(),
+        physical_id: arn(1),
+        properties,
+        old_properties: props(json!({})),
+    }
 }
 
 #[test]
@@ -402,6 +477,7 @@ async fn resume_busy_create(fake: &Fake, next_try_in: Duration, until_in: Durati
             since: now - Duration::from_secs(60),
             next_try: now + next_try_in,
         }),
+        false,
     );
     (engine_create(fake, &progress, until_in).await, progress)
 }
@@ -434,7 +510,7 @@ async fn a_try_due_too_close_to_the_deadline_is_handed_on_instead_of_started() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_throttled_call_held_back_at_the_deadline_waits_on_sagemaker_not_on_a_call() {
+async fn a_throttled_call_held_back_at_the_deadline_waits_for_its_next_try() {
     let fake = Fake::default();
     fake.fail("CreateImageVersion", ErrorKind::Transient);
     let progress = Progress::default();
@@ -442,10 +518,13 @@ async fn a_throttled_call_held_back_at_the_deadline_waits_on_sagemaker_not_on_a_
     // 250 ms margin) and before the deadline.
     let ended = engine_create(&fake, &progress, Duration::from_millis(300)).await;
     assert!(matches!(ended, Ended::OutOfTime), "{ended:?}");
-    assert_eq!(fake.calls(), vec!["CreateImageVersion()"], "the retry was held back");
+    assert_eq!(
+        fake.calls(),
+        vec!["CreateImageVersion(repo:1)"],
+        "the retry was held back"
+    );
     let waiting = progress.snapshot().waiting_for;
     assert_eq!(waiting, Some(Waiting::Retry("CreateImageVersion".to_owned())));
-    assert!(waiting.unwrap().is_on_sagemaker(), "so the request can be handed on");
 }
 
 #[tokio::test(start_paused = true)]

@@ -11,11 +11,12 @@ pub(crate) mod table;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::time::Duration;
 
 use serde_json::{Map, Value};
 
 pub(crate) use metadata::Metadata;
-use table::{BASE_IMAGE, EXISTING_VERSION, IMAGE_NAME, Kind, OnChange, REGION};
+use table::{BASE_IMAGE, EXISTING_VERSION, IMAGE_NAME, Kind, REGION, SERVICE_TIMEOUT};
 pub use table::{CLOUDFORMATION_PROPERTIES, PROPERTIES};
 
 const MAX_SHOWN_VALUE_CHARS: usize = 64;
@@ -112,7 +113,7 @@ impl ImageVersionProperties {
         let mut aliases = BTreeSet::new();
         for property in &table::ALL {
             match property.kind {
-                Kind::SetByCloudFormation => {}
+                Kind::Any => {}
                 Kind::AliasList => aliases = reader.aliases(property.name),
                 kind => {
                     if let Some(value) = reader.scalar(property.name, kind, property.required) {
@@ -148,26 +149,21 @@ impl ImageVersionProperties {
     pub(crate) fn existing_version(&self) -> Option<i32> {
         self.scalars.get(EXISTING_VERSION).and_then(|v| v.parse().ok())
     }
+}
 
-    /// The properties whose change makes a new version: the names of those
-    /// that differ between `old` and `self`. `default_region` stands in for
-    /// an absent `Region`.
-    pub(crate) fn replacement_reasons(&self, old: &Self, default_region: &str) -> Vec<&'static str> {
-        fn value<'a>(p: &'a ImageVersionProperties, name: &str, default_region: &'a str) -> Option<&'a str> {
-            let given = p.scalars.get(name).map(String::as_str);
-            if name == REGION {
-                given.or(Some(default_region))
-            } else {
-                given
-            }
-        }
-        table::ALL
-            .iter()
-            .filter(|p| matches!(p.on_change, OnChange::Replacement))
-            .map(|p| p.name)
-            .filter(|name| value(self, name, default_region) != value(old, name, default_region))
-            .collect()
-    }
+/// The `ServiceTimeout` of `properties` when it is valid, whatever else is
+/// wrong with them: what bounds a request, a Delete's included.
+pub(crate) fn service_timeout(properties: &Value) -> Option<Duration> {
+    let Value::Object(map) = properties else {
+        return None;
+    };
+    let mut reader = Reader {
+        map,
+        errors: Vec::new(),
+    };
+    let kind = table::find(SERVICE_TIMEOUT).expect("a row of the table").kind;
+    let seconds = reader.scalar(SERVICE_TIMEOUT, kind, false)?;
+    seconds.parse().ok().map(Duration::from_secs)
 }
 
 /// The alias changes that bring `current` to `wanted`.
@@ -480,18 +476,6 @@ mod tests {
         let shown = Shown::of(&"é".repeat(100)).to_string();
         assert!(shown.ends_with("..."));
         assert_eq!(shown.chars().filter(|c| *c == 'é').count(), MAX_SHOWN_VALUE_CHARS);
-    }
-
-    #[test]
-    fn replacement_properties_are_image_name_base_image_and_region() {
-        let old = parse(json!({"ImageName": "img", "BaseImage": "b", "ReleaseNotes": "x"})).unwrap();
-        let same_region = parse(json!({"ImageName": "img", "BaseImage": "b", "Region": "us-east-1"})).unwrap();
-        assert!(same_region.replacement_reasons(&old, "us-east-1").is_empty());
-        let moved = parse(json!({"ImageName": "img2", "BaseImage": "c", "Region": "eu-west-1"})).unwrap();
-        assert_eq!(
-            moved.replacement_reasons(&old, "us-east-1"),
-            vec!["ImageName", "BaseImage", "Region"]
-        );
     }
 
     #[test]

@@ -92,6 +92,13 @@ fn chars(min: usize, max: usize) -> impl Strategy<Value = String> {
     prop::collection::vec(any::<char>(), min..=max).prop_map(|c| c.into_iter().collect())
 }
 
+/// Java's line terminators, which SageMaker's `.*` does not match.
+const LINE_BREAKS: [char; 5] = ['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'];
+
+fn one_line(min: usize, max: usize) -> impl Strategy<Value = String> {
+    chars(min, max).prop_map(|s| s.replace(LINE_BREAKS, " "))
+}
+
 /// `true`/`false` in any case, as a string, or a JSON boolean.
 fn boolean() -> impl Strategy<Value = (bool, Value)> {
     (any::<bool>(), prop::collection::vec(any::<bool>(), 5), any::<bool>()).prop_map(|(b, upper, native)| {
@@ -126,7 +133,7 @@ struct Valid {
 }
 
 fn valid_properties() -> impl Strategy<Value = Valid> {
-    let names = (image_name(), chars(1, 255), optional(region()));
+    let names = (image_name(), one_line(1, 255), optional(region()));
     let lists = prop::collection::btree_set(alias(), 0..6);
     let metadata = (
         optional(boolean()),
@@ -134,7 +141,7 @@ fn valid_properties() -> impl Strategy<Value = Valid> {
         optional(framework()),
         optional(framework()),
         optional(select(PROCESSORS.to_vec())),
-        optional(chars(1, 255)),
+        optional(one_line(1, 255)),
         optional(select(VENDOR_GUIDANCE.to_vec())),
     );
     (names, lists, metadata, any::<bool>()).prop_map(
@@ -331,14 +338,27 @@ proptest! {
         name in candidates(image_name().boxed()),
         alias_value in candidates(alias().boxed()),
         framework_value in candidates(framework().boxed()),
-        text in chars(0, 300),
+        text in prop_oneof![chars(0, 300), one_line(0, 300)],
     ) {
         agrees("ImageName", &name, image_name_ok(&name))?;
         agrees("Aliases", &alias_value, alias_ok(&alias_value))?;
         agrees("MLFramework", &framework_value, framework_ok(&framework_value))?;
         agrees("ProgrammingLang", &framework_value, framework_ok(&framework_value))?;
-        agrees("BaseImage", &text, length_ok(&text, 255))?;
-        agrees("ReleaseNotes", &text, length_ok(&text, 255))?;
+        let text_ok = length_ok(&text, 255) && !text.contains(LINE_BREAKS);
+        agrees("BaseImage", &text, text_ok)?;
+        agrees("ReleaseNotes", &text, text_ok)?;
+    }
+
+    #[test]
+    fn service_timeout_is_whole_seconds_from_1_to_3600(
+        value in prop_oneof![regex("[0-9]{1,5}"), regex("[-+ .0-9e]{0,6}"), any::<String>()],
+    ) {
+        let oracle = value.bytes().all(|b| b.is_ascii_digit()) && value.parse::<u64>().is_ok_and(|n| (1..=3600).contains(&n));
+        let reason = ImageVersionProperties::parse(&with_value("ServiceTimeout", &value)).err().map(|e| e.to_string());
+        prop_assert_eq!(reason.is_none(), oracle, "ServiceTimeout = {:?}: {:?}", value, reason);
+        if let Some(reason) = reason {
+            prop_assert!(reason.contains("property ServiceTimeout"), "{}", reason);
+        }
     }
 
     #[test]

@@ -9,13 +9,14 @@ use super::table::Kind;
 pub(super) fn check(kind: Kind, value: &str) -> Result<(), String> {
     match kind {
         Kind::ImageName => check_image_name(value),
-        Kind::Text { max } => check_length(value, 1, max),
+        Kind::Text { max } => check_length(value, 1, max).and_then(|()| check_one_line(value)),
         Kind::NameAndVersion => check_name_and_version(value),
         Kind::Region => check_region(value),
         Kind::OneOf(values) => check_enum(value, values()),
         Kind::AliasList => check_alias(value),
         Kind::VersionNumber => check_version_number(value),
-        Kind::Boolean | Kind::SetByCloudFormation => Ok(()),
+        Kind::Seconds { max } => check_seconds(value, max),
+        Kind::Boolean | Kind::Any => Ok(()),
     }
 }
 
@@ -25,6 +26,23 @@ fn check_length(value: &str, min: usize, max: usize) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("{min} to {max} characters (got {chars})"))
+    }
+}
+
+/// SageMaker's `.*`, full match: Java's `.` matches no line terminator.
+fn check_one_line(value: &str) -> Result<(), String> {
+    if value.contains(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        Err("one line: no line breaks".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+/// Whole seconds from 1 to `max`, as a string or a JSON number.
+pub(super) fn check_seconds(value: &str, max: u64) -> Result<(), String> {
+    match value.parse::<u64>() {
+        Ok(n) if (1..=max).contains(&n) && value.bytes().all(|b| b.is_ascii_digit()) => Ok(()),
+        _ => Err(format!("whole seconds from 1 to {max}")),
     }
 }
 

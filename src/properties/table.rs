@@ -38,8 +38,12 @@ pub(crate) enum Kind {
     OneOf(fn() -> &'static [&'static str]),
     /// A version number: a whole number from 1.
     VersionNumber,
-    /// Set by CloudFormation on every custom resource: accepted, not used.
-    SetByCloudFormation,
+    /// Whole seconds, 1 to `max`.
+    Seconds {
+        max: u64,
+    },
+    /// Any value: CloudFormation's own, accepted, not used.
+    Any,
 }
 
 pub(crate) enum OnChange {
@@ -113,19 +117,26 @@ pub(crate) const ALL: [Property; 14] = [
         member!(vendor_guidance, enum),
     ),
     property(EXISTING_VERSION, Kind::VersionNumber, false, OnChange::CreateOnly),
-    property("ServiceToken", Kind::SetByCloudFormation, false, OnChange::Nothing),
+    property("ServiceToken", Kind::Any, false, OnChange::Nothing),
     property(
         SERVICE_TIMEOUT,
-        Kind::SetByCloudFormation,
+        Kind::Seconds { max: 3600 },
         false,
         OnChange::BoundsTheRequest,
     ),
 ];
 
+impl Property {
+    /// Set on the resource for CloudFormation rather than for the version.
+    const fn is_cloudformations(&self) -> bool {
+        matches!(self.on_change, OnChange::Nothing | OnChange::BoundsTheRequest)
+    }
+}
+
 const fn count(set_by_cloudformation: bool) -> usize {
     let (mut i, mut n) = (0, 0);
     while i < ALL.len() {
-        if matches!(ALL[i].kind, Kind::SetByCloudFormation) == set_by_cloudformation {
+        if ALL[i].is_cloudformations() == set_by_cloudformation {
             n += 1;
         }
         i += 1;
@@ -137,7 +148,7 @@ const fn names<const N: usize>(set_by_cloudformation: bool) -> [&'static str; N]
     let mut names = [""; N];
     let (mut i, mut n) = (0, 0);
     while i < ALL.len() {
-        if matches!(ALL[i].kind, Kind::SetByCloudFormation) == set_by_cloudformation {
+        if ALL[i].is_cloudformations() == set_by_cloudformation {
             names[n] = ALL[i].name;
             n += 1;
         }

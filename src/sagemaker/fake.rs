@@ -26,7 +26,8 @@ pub(crate) struct FakeVersion {
 pub(crate) struct FakeState {
     pub(crate) versions: BTreeMap<i32, FakeVersion>,
     pub(crate) next: i32,
-    pub(crate) tokens: BTreeMap<String, i32>,
+    /// Each token used, with the version it made and what it was sent with.
+    pub(crate) tokens: BTreeMap<String, (i32, String, Metadata)>,
     pub(crate) calls: Vec<String>,
     /// Errors to answer, first come first served, by operation.
     pub(crate) errors: VecDeque<(&'static str, ErrorKind)>,
@@ -100,12 +101,20 @@ fn error(operation: &'static str, kind: ErrorKind) -> ApiError {
 
 impl ImageVersions for Fake {
     async fn create(&self, new: &NewVersion<'_>) -> Result<String, ApiError> {
-        self.call("CreateImageVersion", format!("({})", new.aliases.join(",")))?;
+        self.call("CreateImageVersion", format!("({})", new.base_image))?;
         let mut s = self.state();
         if s.image_missing {
             return Err(error("CreateImageVersion", ErrorKind::NotFound));
         }
-        if let Some(existing) = s.tokens.get(new.client_token) {
+        // As AWS idempotency tokens: the same request again gets the first
+        // answer, a token reused with other parameters is refused.
+        if let Some((existing, base_image, metadata)) = s.tokens.get(new.client_token) {
+            if base_image != new.base_image || metadata != new.metadata {
+                return Err(ApiError {
+                    code: "ValidationException".into(),
+                    ..error("CreateImageVersion", ErrorKind::Rejected)
+                });
+            }
             return Ok(format!("{ARN_PREFIX}{existing}"));
         }
         s.next += 1;
@@ -116,12 +125,15 @@ impl ImageVersions for Fake {
         } else {
             VersionStatus::Created
         };
-        s.tokens.insert(new.client_token.to_owned(), number);
+        s.tokens.insert(
+            new.client_token.to_owned(),
+            (number, new.base_image.to_owned(), new.metadata.clone()),
+        );
         s.versions.insert(
             number,
             FakeVersion {
                 status: VersionStatus::Creating,
-                aliases: new.aliases.iter().cloned().collect(),
+                aliases: BTreeSet::new(),
                 base_image: new.base_image.to_owned(),
                 metadata: new.metadata.clone(),
                 polls_left: polls,
@@ -182,10 +194,23 @@ impl ImageVersions for Fake {
             ),
         )?;
         let mut s = self.state();
+        // As SageMaker: an alias held by another version, or deleted from a
+        // version that does not hold it, is refused.
+        let out_of_date = ApiError {
+            code: "ValidationException".into(),
+            ..error("UpdateImageVersion", ErrorKind::Rejected)
+        };
+        let held_elsewhere = |a: &String| s.versions.iter().any(|(n, v)| *n != version && v.aliases.contains(a));
+        if update.aliases_to_add.iter().any(held_elsewhere) {
+            return Err(out_of_date);
+        }
         let v = s
             .versions
             .get_mut(&version)
             .ok_or_else(|| error("UpdateImageVersion", ErrorKind::NotFound))?;
+        if update.aliases_to_delete.iter().any(|a| !v.aliases.contains(a)) {
+            return Err(out_of_date);
+        }
         v.aliases.extend(update.aliases_to_add.iter().cloned());
         v.aliases.retain(|a| !update.aliases_to_delete.contains(a));
         let (sent, kept) = (&update.metadata, &v.metadata);

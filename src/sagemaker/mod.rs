@@ -43,6 +43,13 @@ impl ApiError {
     pub(crate) fn is_retryable(&self) -> bool {
         matches!(self.kind, ErrorKind::InUse | ErrorKind::Transient)
     }
+
+    /// An alias change SageMaker refused because the aliases are no longer
+    /// as they were read (`ValidationException`: the alias is held by
+    /// another version, or not by this one): worth reading them again.
+    pub(crate) fn is_out_of_date(&self) -> bool {
+        self.operation == "UpdateImageVersion" && self.code == "ValidationException"
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +108,6 @@ pub(crate) struct NewVersion<'a> {
     pub(crate) image_name: &'a str,
     pub(crate) base_image: &'a str,
     pub(crate) client_token: &'a str,
-    pub(crate) aliases: Vec<String>,
     pub(crate) metadata: &'a Metadata,
 }
 

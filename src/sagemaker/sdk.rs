@@ -150,7 +150,6 @@ impl ImageVersions for SdkImageVersions {
             .image_name(new.image_name)
             .base_image(new.base_image)
             .client_token(new.client_token)
-            .set_aliases((!new.aliases.is_empty()).then(|| new.aliases.clone()))
             .send()
             .await
             .map_err(|e| api_error(OP, e))?;

@@ -92,3 +92,23 @@ async fn a_delete_does_not_validate_the_properties() {
     assert_eq!(h.sagemaker.count("DeleteImageVersion"), 1);
     assert!(h.sagemaker.versions(IMAGE).is_empty(), "the version is gone");
 }
+
+#[tokio::test]
+async fn a_service_timeout_outside_1_to_3600_seconds_fails_like_any_property() {
+    for value in [json!("0"), json!("1e3"), json!(3601), json!({})] {
+        assert_refused(
+            with(props(), json!({ "ServiceTimeout": value })),
+            &["property ServiceTimeout"],
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_line_break_in_release_notes_fails_as_sagemakers_pattern_would() {
+    assert_refused(
+        with(props(), json!({"ReleaseNotes": "first line\nsecond line"})),
+        &["property ReleaseNotes", "no line breaks"],
+    )
+    .await;
+}

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde_json::json;
+use standins::Deadline;
 use standins::local::REGION;
 use standins::sagemaker::image_arn;
 
@@ -38,7 +39,7 @@ async fn create_sends_every_property_and_answers_the_version_attributes() {
     let create = &h.sagemaker.calls_of("CreateImageVersion")[0].body;
     assert_eq!(create["ClientToken"], event["RequestId"]);
     assert_eq!(create["BaseImage"], BASE_IMAGE);
-    assert_eq!(create["Aliases"], json!(["latest", "stable"]));
+    assert!(create.get("Aliases").is_none(), "aliases follow once CREATED: {create}");
     assert_eq!(create["Horovod"], json!(true));
     assert_eq!(create["JobType"], "TRAINING");
     assert_eq!(create["MLFramework"], "PyTorch 2.3");
@@ -49,7 +50,32 @@ async fn create_sends_every_property_and_answers_the_version_attributes() {
     for describe in h.sagemaker.calls_of("DescribeImageVersion") {
         assert_eq!(describe.body["Version"], 1, "never describe the latest version");
     }
+    assert_eq!(h.sagemaker.version(IMAGE, 1).unwrap().aliases, ["latest", "stable"]);
     answer.assert_well_formed(&event);
+}
+
+#[tokio::test]
+async fn every_create_image_version_under_one_token_sends_the_same_parameters() {
+    let h = Harness::start().await;
+    h.sagemaker
+        .create_version_out_of_band(REGION, IMAGE, BASE_IMAGE, &["latest"]);
+    let event = h.create_event(with(
+        props(),
+        json!({"Aliases": ["latest", "new"], "ReleaseNotes": "n"}),
+    ));
+    // Delivered, then delivered again once its aliases are in place: the
+    // second try meets other aliases than the first, and sends the same.
+    h.invoke(&event).await.assert_success();
+    let again = h
+        .invoke_raw(serde_json::to_vec(&event).unwrap(), Deadline::In(Duration::from_secs(60)))
+        .await;
+    assert!(again.is_response(), "{again:?}");
+    let answers = h.accepted_answers(event["RequestId"].as_str().unwrap());
+    assert_eq!(answers.len(), 2);
+    assert_eq!(answers[0].physical_id(), answers[1].physical_id());
+    let creates = h.sagemaker.calls_of("CreateImageVersion");
+    assert_eq!(creates.len(), 2);
+    assert_eq!(creates[0].body, creates[1].body);
 }
 
 #[tokio::test]
@@ -198,12 +224,6 @@ async fn an_alias_held_by_another_version_is_moved_to_the_new_version() {
 
     assert_eq!(h.sagemaker.version(IMAGE, old).unwrap().aliases, ["kept"]);
     assert_eq!(h.sagemaker.version(IMAGE, old + 1).unwrap().aliases, ["latest", "new"]);
-    let create = &h.sagemaker.calls_of("CreateImageVersion")[0].body;
-    assert_eq!(
-        create["Aliases"],
-        json!(["new"]),
-        "a held alias cannot be given at creation"
-    );
     let updates: Vec<_> = h
         .sagemaker
         .calls_of("UpdateImageVersion")
@@ -215,6 +235,6 @@ async fn an_alias_held_by_another_version_is_moved_to_the_new_version() {
     assert_eq!(updates[0]["AliasesToDelete"], json!(["latest"]));
     assert!(updates[0].get("AliasesToAdd").is_none());
     assert_eq!(updates[1]["Version"], old + 1);
-    assert_eq!(updates[1]["AliasesToAdd"], json!(["latest"]));
+    assert_eq!(updates[1]["AliasesToAdd"], json!(["latest", "new"]));
     assert!(updates[1].get("AliasesToDelete").is_none());
 }

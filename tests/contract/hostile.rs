@@ -267,3 +267,50 @@ async fn every_json_type_in_every_property_is_answered() {
     assert_eq!(answered, names.len() * values.len());
     h.assert_still_serving().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_with_an_empty_physical_id_is_answered_with_a_placeholder() {
+    let h = quick_harness().await;
+    let event = h.delete_event("", props());
+    let answer = h.invoke(&event).await;
+    answer.assert_success();
+    assert!(answer.physical_id().starts_with("no-image-version-"), "{}", answer.physical_id());
+    assert_eq!(h.writes(), 0);
+}
+
+/// A lone UTF-16 surrogate and a number out of range make the event no JSON
+/// value; each id that can still be read is, and the event is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_that_is_no_json_value_is_answered_with_every_id_it_can_read() {
+    let h = quick_harness().await;
+    let mut event = h.create_event(props());
+    let id = event["RequestId"].as_str().unwrap().to_owned();
+    event["StackId"] = json!("STACK-MARK");
+    let text = serde_json::to_string(&event)
+        .unwrap()
+        .replace("STACK-MARK", "stack\\ud800")
+        .replace("\"ImageName\":", "\"Horovod\":1e400,\"ImageName\":");
+    let outcome = invoke_bytes(&h, text.into_bytes()).await;
+    assert!(outcome.is_response(), "{outcome:?}");
+    let answer = h.answer_to(&id).await;
+    answer.assert_failed_with("");
+    assert_eq!(answer.body["StackId"], "stack\u{FFFD}");
+    assert_eq!(answer.body["LogicalResourceId"], event["LogicalResourceId"]);
+    assert_eq!(h.writes(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ids_too_long_for_a_4096_byte_answer_get_no_put_and_the_function_goes_on() {
+    let h = quick_harness().await;
+    let mut event = h.quick_delete_event();
+    event["LogicalResourceId"] = json!("L".repeat(5000));
+    let outcome = invoke_bytes(&h, serde_json::to_vec(&event).unwrap()).await;
+    assert!(outcome.is_response(), "{outcome:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        h.receiver.puts().iter().all(|p| p.body.len() <= 4096),
+        "no body over 4096 bytes is sent"
+    );
+    assert!(h.function.logs().contains("cannot be answered"), "{}", h.function.logs());
+    h.assert_still_serving().await;
+}

@@ -21,5 +21,6 @@ mod least_privilege;
 mod load;
 mod provider;
 mod secrets;
+mod sequences;
 mod tls;
 mod update;

@@ -116,9 +116,10 @@ async fn exercise(h: &Harness) -> Forbidden {
     malformed.as_object_mut().unwrap().remove("OldResourceProperties");
     invoke(h, f, &malformed).await.assert_failed_with("");
 
-    // The deadline: a call that hangs past it.
+    // The deadline: a call that hangs past the resource's ServiceTimeout
+    // (a hang past the function's time is handed on, and goes through).
     h.sagemaker.inject(Some("CreateImageVersion"), Fault::Hang, 1);
-    let event = h.create_event(props());
+    let event = h.create_event(with(props(), json!({ "ServiceTimeout": "3" })));
     f.url_of(&event);
     h.invoke_with(&event, Deadline::In(Duration::from_secs(3)))
         .await
@@ -225,4 +226,22 @@ async fn lambda_log_level_debug_json_logs_hold_no_secret() {
     .await;
     let forbidden = exercise(&h).await;
     assert_clean(&h, &forbidden, &["\"level\":\"DEBUG\"", "SUCCESS"]);
+}
+
+/// A cap on a noisy target only ever lowers its level: at `info`, no crate
+/// writes a DEBUG line (the SDK's orchestrator once wrote five a call).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_info_no_crate_writes_a_debug_line() {
+    let h = Harness::start_with(&[("RUST_LOG", "info")]).await;
+    let created = h.create_ok(with(props(), json!({ "Aliases": ["stable"] }))).await;
+    h.invoke(&h.delete_event(created.physical_id(), props()))
+        .await
+        .assert_success();
+    let logs = h.function.logs();
+    assert!(logs.contains(" INFO "), "{logs}");
+    let noisy: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("DEBUG") || l.contains("TRACE"))
+        .collect();
+    assert!(noisy.is_empty(), "{noisy:#?}");
 }

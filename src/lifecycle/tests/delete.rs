@@ -43,7 +43,7 @@ async fn delete_waits_out_a_version_being_deleted() {
 #[tokio::test(start_paused = true)]
 async fn a_resumed_delete_reads_the_version_before_deleting_it_again() {
     let resumed = async |fake: &Fake| {
-        run_with(fake, &Progress::resumed(None, None), async |l| {
+        run_with(fake, &Progress::resumed(None, None, false), async |l| {
             l.delete(&arn(1), &props(json!({}))).await
         })
         .await
@@ -76,7 +76,7 @@ async fn one_step_at_a_time_a_version_just_read_as_deleting_is_not_read_again_in
         (version.status, version.polls_left) = (VersionStatus::Deleting, 2);
     }
     let pacing = Pacing::one_step();
-    let progress = Progress::resumed(None, None);
+    let progress = Progress::resumed(None, None, false);
     let lifecycle = Lifecycle {
         regions: &fake,
         pacing: &pacing,

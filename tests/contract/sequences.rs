@@ -1,0 +1,159 @@
+//! CloudFormation's sequences of requests, as it sends them for a stack
+//! update, a rollback and a stack delete, each followed by a redelivery of
+//! its last event (Lambda delivers asynchronous events at least once): every
+//! delivery of one request answers the same.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use standins::Deadline;
+
+use crate::answer::Answer;
+use crate::harness::{Harness, IMAGE, props, with};
+
+const NEXT_BASE_IMAGE: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:2.0";
+
+/// The template a stack starts from.
+fn first() -> Value {
+    with(props(), json!({"Aliases": ["stable"], "ReleaseNotes": "first"}))
+}
+
+/// Sends `event`, then delivers it again: both answers must agree on what
+/// CloudFormation keeps (Status, PhysicalResourceId, Data).
+async fn delivered_twice(h: &Harness, event: &Value) -> Answer {
+    let first = h.invoke(event).await;
+    first.assert_well_formed(event);
+    let again = h
+        .invoke_raw(serde_json::to_vec(event).unwrap(), Deadline::In(Duration::from_secs(60)))
+        .await;
+    assert!(again.is_response(), "{again:?}");
+    let answers = h.accepted_answers(event["RequestId"].as_str().unwrap());
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    let kept = |a: &Answer| {
+        (
+            a.status().to_owned(),
+            a.physical_id().to_owned(),
+            a.body.get("Data").cloned(),
+        )
+    };
+    assert_eq!(
+        kept(&answers[0]),
+        kept(&answers[1]),
+        "a redelivery answered differently"
+    );
+    first
+}
+
+async fn created(h: &Harness) -> String {
+    h.create_ok(first()).await.physical_id().to_owned()
+}
+
+fn versions(h: &Harness) -> Vec<(u32, String)> {
+    h.sagemaker
+        .versions(IMAGE)
+        .into_iter()
+        .map(|v| (v.version, v.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_forward_update_in_place_keeps_the_arn() {
+    let h = Harness::start().await;
+    let id = created(&h).await;
+    let second = with(first(), json!({"ReleaseNotes": "second"}));
+    let answer = delivered_twice(&h, &h.update_event(&id, second, first())).await;
+    answer.assert_success();
+    assert_eq!(answer.physical_id(), id);
+    assert_eq!(h.sagemaker.count("CreateImageVersion"), 1);
+}
+
+#[tokio::test]
+async fn a_replacement_answers_a_new_arn_and_its_cleanup_delete_removes_the_old_version() {
+    let h = Harness::start().await;
+    let id = created(&h).await;
+    let second = with(first(), json!({"BaseImage": NEXT_BASE_IMAGE}));
+    let answer = delivered_twice(&h, &h.update_event(&id, second.clone(), first())).await;
+    answer.assert_success();
+    let new = answer.physical_id().to_owned();
+    assert_ne!(new, id);
+    assert_eq!(h.sagemaker.version(IMAGE, 2).unwrap().aliases, vec!["stable"]);
+    delivered_twice(&h, &h.delete_event(&id, first()))
+        .await
+        .assert_success();
+    assert_eq!(versions(&h), vec![(2, "CREATED".to_owned())]);
+}
+
+#[tokio::test]
+async fn the_rollback_of_a_failed_in_place_update_restores_the_version_in_place() {
+    let h = Harness::start().await;
+    let id = created(&h).await;
+    let failed = with(first(), json!({"ReleaseNotes": "second", "JobType": "NOT_A_JOB_TYPE"}));
+    h.invoke(&h.update_event(&id, failed.clone(), first()))
+        .await
+        .assert_failed_with("JobType");
+    let rollback = delivered_twice(&h, &h.update_event(&id, first(), failed)).await;
+    rollback.assert_success();
+    assert_eq!(rollback.physical_id(), id);
+    assert_eq!(h.sagemaker.count("CreateImageVersion"), 1);
+    assert_eq!(
+        h.sagemaker.version(IMAGE, 1).unwrap().release_notes.as_deref(),
+        Some("first")
+    );
+}
+
+#[tokio::test]
+async fn the_rollback_of_a_failed_replacement_keeps_the_held_version_and_creates_nothing() {
+    let h = Harness::start().await;
+    let id = created(&h).await;
+    let failed = with(first(), json!({"BaseImage": NEXT_BASE_IMAGE}));
+    h.sagemaker.fail_next_creation("the base image does not exist");
+    let answer = h.invoke(&h.update_event(&id, failed.clone(), first())).await;
+    answer.assert_failed_with("the base image does not exist");
+    assert_eq!(answer.physical_id(), id, "a FAILED Update keeps the old id");
+    let creates = h.sagemaker.count("CreateImageVersion");
+    // CloudFormation rolls back: the old template, the failed one as "old".
+    let rollback = delivered_twice(&h, &h.update_event(&id, first(), failed)).await;
+    rollback.assert_success();
+    assert_eq!(rollback.physical_id(), id, "a rollback restores, it does not renumber");
+    assert_eq!(h.sagemaker.count("CreateImageVersion"), creates, "nothing created");
+    assert_eq!(h.sagemaker.version(IMAGE, 1).unwrap().aliases, vec!["stable"]);
+}
+
+#[tokio::test]
+async fn the_rollback_after_a_successful_replacement_deletes_the_new_version_only() {
+    let h = Harness::start().await;
+    let id = created(&h).await;
+    let second = with(first(), json!({"BaseImage": NEXT_BASE_IMAGE}));
+    let new = h.invoke(&h.update_event(&id, second.clone(), first())).await;
+    new.assert_success();
+    // Another resource failed: CloudFormation deletes the new id and keeps the old.
+    delivered_twice(&h, &h.delete_event(new.physical_id(), second))
+        .await
+        .assert_success();
+    assert_eq!(versions(&h), vec![(1, "CREATED".to_owned())]);
+}
+
+#[tokio::test]
+async fn the_rollback_of_a_failed_create_deletes_what_it_answered() {
+    let h = Harness::start().await;
+    h.sagemaker.fail_next_creation("the base image does not exist");
+    let event = h.create_event(first());
+    let failed = delivered_twice(&h, &event).await;
+    failed.assert_failed_with("the base image does not exist");
+    let answered = failed.physical_id().to_owned();
+    assert!(answered.ends_with("/1"), "the version's ARN: {answered}");
+    delivered_twice(&h, &h.delete_event(&answered, first()))
+        .await
+        .assert_success();
+    assert_eq!(versions(&h), vec![]);
+}
+
+#[tokio::test]
+async fn a_stack_delete_deletes_the_version_and_waits_until_it_is_gone() {
+    let h = Harness::start().await;
+    let id = created(&h).await;
+    let answer = delivered_twice(&h, &h.delete_event(&id, first())).await;
+    answer.assert_success();
+    assert_eq!(answer.physical_id(), id);
+    assert_eq!(versions(&h), vec![]);
+}
