@@ -4,7 +4,7 @@ SHELL := /bin/bash
 BIN := sagemaker-image-version
 EVENT ?= events/create.json
 
-.PHONY: help demo test rust-tests lint check-format templates cdk cdk-framework cargo-lambda-smoke tools watch invoke package bench
+.PHONY: help demo test rust-tests lint check-format templates cdk cdk-framework cargo-lambda-smoke ministack tools watch invoke package bench
 
 help:
 	@echo "make demo     Create -> Update -> Delete against the local SageMaker stand-in, printing each answer"
@@ -21,7 +21,7 @@ demo:
 	cargo build --workspace --bins
 	target/debug/standins demo --function target/debug/$(BIN)
 
-test: check-format lint rust-tests cargo-lambda-smoke templates cdk cdk-framework
+test: check-format lint rust-tests cargo-lambda-smoke ministack templates cdk cdk-framework
 
 check-format:
 	cargo fmt --all -- --check
@@ -48,6 +48,12 @@ cdk-framework: tools
 
 cargo-lambda-smoke: tools
 	scripts/cargo-lambda-smoke.sh
+
+# The function under a CloudFormation engine nobody here wrote: stacks of
+# tests/ministack/template.yaml deployed through ministack (PyPI) against the
+# SageMaker stand-in; its own venv, .venv-ministack.
+ministack:
+	scripts/ministack-test.sh
 
 watch: tools
 	scripts/watch.sh
