@@ -94,6 +94,27 @@ async fn create_retries_resource_in_use_and_throttling() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_alias_change_refused_as_out_of_date_is_read_again_and_goes_on() {
+    let fake = Fake::default().with_version(1, &["latest"]);
+    // A sibling delivery of the request moved the alias first.
+    fake.fail("UpdateImageVersion", ErrorKind::Rejected);
+    create(&fake, props(json!({"Aliases": ["latest"]}))).await.unwrap();
+    assert_eq!(fake.state().versions[&2].aliases, BTreeSet::from(["latest".to_owned()]));
+    let reads = fake.calls().iter().filter(|c| *c == "ListAliases(2)").count();
+    assert_eq!(reads, 2, "{:?}", fake.calls());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_alias_change_refused_on_every_read_fails_the_request() {
+    let fake = Fake::default().with_version(1, &["latest"]);
+    for _ in 0..ALIAS_TRIES {
+        fake.fail("UpdateImageVersion", ErrorKind::Rejected);
+    }
+    let err = create(&fake, props(json!({"Aliases": ["latest"]}))).await.unwrap_err();
+    assert!(err.to_string().contains("UpdateImageVersion"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn create_of_a_missing_image_names_the_image() {
     let fake = Fake::default();
     fake.state().image_missing = true;

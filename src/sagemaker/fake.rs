@@ -90,11 +90,17 @@ impl Fake {
     }
 }
 
+/// An error of `kind` with a code SageMaker sends for it: a refusal is a
+/// `ValidationException`, as most of SageMaker's are.
 fn error(operation: &'static str, kind: ErrorKind) -> ApiError {
+    let code = match kind {
+        ErrorKind::Rejected => "ValidationException".to_owned(),
+        other => format!("{other:?}"),
+    };
     ApiError {
         kind,
         operation,
-        code: format!("{kind:?}"),
+        code,
         message: "fake".into(),
     }
 }
@@ -110,10 +116,7 @@ impl ImageVersions for Fake {
         // answer, a token reused with other parameters is refused.
         if let Some((existing, base_image, metadata)) = s.tokens.get(new.client_token) {
             if base_image != new.base_image || metadata != new.metadata {
-                return Err(ApiError {
-                    code: "ValidationException".into(),
-                    ..error("CreateImageVersion", ErrorKind::Rejected)
-                });
+                return Err(error("CreateImageVersion", ErrorKind::Rejected));
             }
             return Ok(format!("{ARN_PREFIX}{existing}"));
         }
@@ -196,10 +199,7 @@ impl ImageVersions for Fake {
         let mut s = self.state();
         // As SageMaker: an alias held by another version, or deleted from a
         // version that does not hold it, is refused.
-        let out_of_date = ApiError {
-            code: "ValidationException".into(),
-            ..error("UpdateImageVersion", ErrorKind::Rejected)
-        };
+        let out_of_date = error("UpdateImageVersion", ErrorKind::Rejected);
         let held_elsewhere = |a: &String| s.versions.iter().any(|(n, v)| *n != version && v.aliases.contains(a));
         if update.aliases_to_add.iter().any(held_elsewhere) {
             return Err(out_of_date);

@@ -205,3 +205,21 @@ async fn a_redelivered_link_creates_no_second_version_and_answers_the_same() {
     assert_eq!(answers[1].body, answers[0].body, "the same answer");
     assert_eq!(h.sagemaker.versions(IMAGE).len(), 1, "no second version");
 }
+
+/// A write in flight at the function's deadline is handed on like a wait:
+/// the next link runs the request again (the same token, state read again)
+/// and only `ServiceTimeout` could end it for time.
+#[tokio::test]
+async fn a_call_in_flight_at_the_deadline_is_handed_on_and_the_request_succeeds() {
+    let h = Harness::start_timed(TIMEOUT, &[("AWS_MAX_ATTEMPTS", "1")]).await;
+    h.sagemaker
+        .set_delays(Duration::from_millis(200), Duration::from_millis(200));
+    h.sagemaker.inject(Some("UpdateImageVersion"), standins::Fault::Hang, 1);
+    let answer = h
+        .invoke_timed(&h.create_event(with(props(), json!({"Aliases": ["stable"]}))))
+        .await;
+    answer.assert_success();
+    assert!(h.hand_offs() >= 1, "{} hand-offs", h.hand_offs());
+    assert_eq!(h.sagemaker.versions(IMAGE).len(), 1, "no second version");
+    assert_eq!(h.sagemaker.version(IMAGE, 1).unwrap().aliases, vec!["stable"]);
+}
