@@ -67,7 +67,10 @@ async fn every_create_image_version_under_one_token_sends_the_same_parameters() 
     // second try meets other aliases than the first, and sends the same.
     h.invoke(&event).await.assert_success();
     let again = h
-        .invoke_raw(serde_json::to_vec(&event).unwrap(), Deadline::In(Duration::from_secs(60)))
+        .invoke_raw(
+            serde_json::to_vec(&event).unwrap(),
+            Deadline::In(Duration::from_secs(60)),
+        )
         .await;
     assert!(again.is_response(), "{again:?}");
     let answers = h.accepted_answers(event["RequestId"].as_str().unwrap());

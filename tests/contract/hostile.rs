@@ -274,7 +274,11 @@ async fn a_delete_with_an_empty_physical_id_is_answered_with_a_placeholder() {
     let event = h.delete_event("", props());
     let answer = h.invoke(&event).await;
     answer.assert_success();
-    assert!(answer.physical_id().starts_with("no-image-version-"), "{}", answer.physical_id());
+    assert!(
+        answer.physical_id().starts_with("no-image-version-"),
+        "{}",
+        answer.physical_id()
+    );
     assert_eq!(h.writes(), 0);
 }
 
@@ -311,6 +315,10 @@ async fn ids_too_long_for_a_4096_byte_answer_get_no_put_and_the_function_goes_on
         h.receiver.puts().iter().all(|p| p.body.len() <= 4096),
         "no body over 4096 bytes is sent"
     );
-    assert!(h.function.logs().contains("cannot be answered"), "{}", h.function.logs());
+    assert!(
+        h.function.logs().contains("cannot be answered"),
+        "{}",
+        h.function.logs()
+    );
     h.assert_still_serving().await;
 }

@@ -24,7 +24,10 @@ async fn delivered_twice(h: &Harness, event: &Value) -> Answer {
     let first = h.invoke(event).await;
     first.assert_well_formed(event);
     let again = h
-        .invoke_raw(serde_json::to_vec(event).unwrap(), Deadline::In(Duration::from_secs(60)))
+        .invoke_raw(
+            serde_json::to_vec(event).unwrap(),
+            Deadline::In(Duration::from_secs(60)),
+        )
         .await;
     assert!(again.is_response(), "{again:?}");
     let answers = h.accepted_answers(event["RequestId"].as_str().unwrap());
