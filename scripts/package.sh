@@ -16,7 +16,7 @@
 #   - reports on stderr; prints `binary PATH` and `zip PATH` on stdout (what
 #     scripts/bench.sh reads).
 # template.yaml and examples/cdk declare Architectures arm64: deploy an x86_64
-# package only after switching them to x86_64 (see the README, Deploy).
+# package only after switching them to x86_64 (see docs/deploy.md).
 # Usage (from anywhere): scripts/package.sh        ARCH=arm64 scripts/package.sh
 set -euo pipefail
 
