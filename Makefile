@@ -8,7 +8,7 @@ EVENT ?= events/create.json
 
 help:
 	@echo "make demo     Create -> Update -> Delete against the local SageMaker stand-in, printing each answer"
-	@echo "make test     every test: Rust suites, cargo lambda smoke test, template lints, CDK synth"
+	@echo "make test     every test: Rust suites, cargo lambda smoke test, ministack stacks, template lints, CDK synth"
 	@echo "make watch    the function under cargo lambda watch, wired to the local stand-ins"
 	@echo "make invoke EVENT=events/create.json   send one event to 'make watch' and print the answer"
 	@echo "make package  release build and bootstrap.zip for this machine's architecture"
@@ -16,7 +16,7 @@ help:
 
 # The events and their order: standins/src/local.rs (`target/debug/standins events`).
 # The builds show cargo's progress: the first one takes minutes.
-demo:
+demo: tools
 	@echo "make demo: building the function and the stand-ins (debug)"
 	cargo build --workspace --bins
 	target/debug/standins demo --function target/debug/$(BIN)
@@ -29,7 +29,7 @@ check-format:
 lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
-rust-tests:
+rust-tests: tools
 	cargo test --workspace
 
 tools:
@@ -52,7 +52,7 @@ cargo-lambda-smoke: tools
 # The function under a CloudFormation engine nobody here wrote: stacks of
 # tests/ministack/template.yaml deployed through ministack (PyPI) against the
 # SageMaker stand-in; its own venv, .venv-ministack.
-ministack:
+ministack: tools
 	scripts/ministack-test.sh
 
 watch: tools

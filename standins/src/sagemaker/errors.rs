@@ -33,16 +33,14 @@ impl ApiError {
         ApiError::new("ValidationException", message)
     }
 
-    /// A member's value breaks a documented constraint.
-    pub(crate) fn constraint(value: &str, member: &str, constraint: &str) -> ApiError {
+    /// The constraints a request broke, each as SageMaker words it
+    /// (`Value 'x' at 'releaseNotes' failed to satisfy constraint: ...`).
+    pub(crate) fn violations(violations: &[String]) -> ApiError {
+        let n = violations.len();
+        let plural = if n == 1 { "" } else { "s" };
         ApiError::validation(format!(
-            "1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must {constraint}"
-        ))
-    }
-
-    pub(crate) fn missing(member: &str) -> ApiError {
-        ApiError::validation(format!(
-            "1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null"
+            "{n} validation error{plural} detected: {}",
+            violations.join("; ")
         ))
     }
 
@@ -51,7 +49,7 @@ impl ApiError {
         ApiError::new("SerializationException", message)
     }
 
-    /// A member of the wrong JSON type.
+    /// A member of the wrong JSON type, named by its path.
     pub(crate) fn wrong_type(member: &str, expected: &str) -> ApiError {
         ApiError::new(
             "SerializationException",

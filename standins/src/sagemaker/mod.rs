@@ -3,7 +3,8 @@
 //!
 //! Requests are `POST /` with `X-Amz-Target: SageMaker.<Operation>` and a SigV4
 //! `Authorization` header (`crate::sigv4`); `router` logs each call, answers armed
-//! `faults`, and hands the members (`input`) to one of the `operations`, which
+//! `faults`, has the published service `model` judge the request, and hands the
+//! members (`input`) to one of the `operations`, which
 //! read and change the in-memory `state` (per region and image) and answer
 //! through `errors`. Tests drive and inspect it through [`SageMakerStandIn`];
 //! the scripts, which run it in another process, through the `admin` routes.
@@ -12,6 +13,7 @@ mod admin;
 mod errors;
 mod faults;
 mod input;
+mod model;
 mod operations;
 mod router;
 mod state;
@@ -20,6 +22,7 @@ use std::sync::MutexGuard;
 use std::time::Duration;
 
 pub use faults::Fault;
+use model::Model;
 pub use state::{ACCOUNT_ID, image_arn, image_version_arn};
 pub use state::{Call, VersionView};
 use state::{Phase, State, Version};
@@ -60,7 +63,8 @@ pub struct SageMakerStandIn {
 }
 
 impl SageMakerStandIn {
-    /// Starts on `127.0.0.1:0` with the default configuration. Panics if it cannot bind.
+    /// Starts on `127.0.0.1:0` with the default configuration. Panics if it
+    /// cannot bind or read the service model.
     pub async fn start() -> SageMakerStandIn {
         server::start_on_loopback("SageMaker stand-in", |addr| {
             Self::start_on(addr, StandInConfig::default())
@@ -69,8 +73,12 @@ impl SageMakerStandIn {
     }
 
     /// Starts on `listen` (an address, or `TestCa::listen` for https) with `config`.
+    /// Fails (`NotFound`) when SageMaker's service model cannot be read: it
+    /// judges every request, and there is no lenient mode without it.
     pub async fn start_on(listen: impl Into<Listen>, config: StandInConfig) -> std::io::Result<SageMakerStandIn> {
-        let server = Server::start("sagemaker", listen.into(), State::new(config), router::handle)?;
+        let model = Model::shared(&operations::SERVED.map(|(name, _)| name))
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string()))?;
+        let server = Server::start("sagemaker", listen.into(), State::new(config, model), router::handle)?;
         Ok(SageMakerStandIn { server })
     }
 

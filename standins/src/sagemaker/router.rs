@@ -1,6 +1,7 @@
 //! One request, from the wire to an answer: the admin API aside, check the
 //! signature's scope, log the call, answer an armed fault if one is drawn, else
-//! dispatch on `X-Amz-Target: SageMaker.<Operation>`.
+//! judge the request by the service model and dispatch on
+//! `X-Amz-Target: SageMaker.<Operation>`.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -53,7 +54,9 @@ pub(crate) async fn handle(shared: Arc<Shared<State>>, req: Request<Incoming>) -
     let Some(run) = target.strip_prefix("SageMaker.").and_then(operations::find) else {
         return ApiError::new("UnknownOperationException", format!("Unknown operation {target}")).reply();
     };
-    match Input::parse(&body).and_then(|input| run(&mut shared.lock(), &region, &input)) {
+    let mut st = shared.lock();
+    let model = st.model;
+    match Input::parse(&body, model, &operation).and_then(|input| run(&mut st, &region, &input)) {
         Ok(out) => errors::success(&out),
         Err(e) => e.reply(),
     }

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::StandInConfig;
 use super::errors::ApiError;
 use super::faults::Faults;
+use super::model::Model;
 use crate::http;
 
 /// The account id every ARN carries.
@@ -66,6 +67,8 @@ pub struct VersionView {
 }
 
 pub(crate) struct State {
+    /// Judges every request before an operation reads it.
+    pub(crate) model: &'static Model,
     pub(crate) create_delay: Duration,
     pub(crate) delete_delay: Duration,
     pub(crate) alias_page_size: Option<usize>,
@@ -73,6 +76,8 @@ pub(crate) struct State {
     pub(crate) registered: BTreeSet<String>,
     /// (region, image name) → state
     pub(crate) images: BTreeMap<(String, String), ImageState>,
+    /// (region, `ClientToken`) → what the token was used for (see [`State::minted`]).
+    pub(crate) tokens: BTreeMap<(String, String), Minted>,
     pub(crate) fail_creations: VecDeque<String>,
     pub(crate) fail_deletions: VecDeque<String>,
     pub(crate) faults: Faults,
@@ -112,6 +117,43 @@ impl Meta {
         keep(update.horovod, &mut self.horovod);
         keep(update.release_notes, &mut self.release_notes);
     }
+}
+
+/// What a `CreateImageVersion` asked for: a `ClientToken` stands for one of these.
+pub(crate) struct CreateRequest {
+    pub(crate) image_name: String,
+    pub(crate) base_image: String,
+    /// A set: the same aliases in another order are the same request.
+    pub(crate) aliases: BTreeSet<String>,
+    pub(crate) meta: Meta,
+}
+
+impl CreateRequest {
+    /// The members in which `other` asks for something else.
+    pub(crate) fn differences(&self, other: &CreateRequest) -> Vec<&'static str> {
+        let (a, b) = (&self.meta, &other.meta);
+        [
+            ("ImageName", self.image_name != other.image_name),
+            ("BaseImage", self.base_image != other.base_image),
+            ("Aliases", self.aliases != other.aliases),
+            ("VendorGuidance", a.vendor_guidance != b.vendor_guidance),
+            ("JobType", a.job_type != b.job_type),
+            ("MLFramework", a.ml_framework != b.ml_framework),
+            ("ProgrammingLang", a.programming_lang != b.programming_lang),
+            ("Processor", a.processor != b.processor),
+            ("Horovod", a.horovod != b.horovod),
+            ("ReleaseNotes", a.release_notes != b.release_notes),
+        ]
+        .into_iter()
+        .filter_map(|(member, differs)| differs.then_some(member))
+        .collect()
+    }
+}
+
+/// The version a `ClientToken` made, and the request it stood for.
+pub(crate) struct Minted {
+    pub(crate) request: CreateRequest,
+    pub(crate) number: u32,
 }
 
 pub(crate) enum Phase {
@@ -274,14 +316,16 @@ impl ImageState {
 }
 
 impl State {
-    pub(crate) fn new(config: StandInConfig) -> State {
+    pub(crate) fn new(config: StandInConfig, model: &'static Model) -> State {
         State {
+            model,
             create_delay: config.create_delay,
             delete_delay: config.delete_delay,
             alias_page_size: config.alias_page_size,
             version_limit: config.version_limit,
             registered: config.images.into_iter().collect(),
             images: BTreeMap::new(),
+            tokens: BTreeMap::new(),
             fail_creations: VecDeque::new(),
             fail_deletions: VecDeque::new(),
             faults: Faults::default(),
@@ -326,6 +370,22 @@ impl State {
             });
         img.settle(Instant::now(), SystemTime::now());
         img
+    }
+
+    /// What `token` was used for in `region`, while the version it made
+    /// exists: once that version is gone the token is free again (as the
+    /// stand-in has always had it).
+    pub(crate) fn minted(&mut self, region: &str, token: &str) -> Option<&Minted> {
+        let key = (region.to_string(), token.to_string());
+        let (image, number) = self
+            .tokens
+            .get(&key)
+            .map(|m| (m.request.image_name.clone(), m.number))?;
+        if !self.image_entry(region, &image).versions.contains_key(&number) {
+            self.tokens.remove(&key);
+            return None;
+        }
+        self.tokens.get(&key)
     }
 
     /// The settled state of a registered image, or `ResourceNotFound`.

@@ -157,66 +157,352 @@ async fn state_is_per_region_named_by_the_credential_scope() {
     assert_eq!(sm.versions_in("eu-west-1", "my-image").len(), 1);
 }
 
+/// `(operation, body, message)`: a request and what it must be answered.
+type Case = (&'static str, Value, String);
+
+fn create_case(changes: Value, message: String) -> Case {
+    ("CreateImageVersion", create_with(changes), message)
+}
+
+fn my_image_case(op: &'static str, members: Value, message: String) -> Case {
+    (op, my_image(members), message)
+}
+
+/// SageMaker's message for one violation of the model.
+fn violation(value: &str, member: &str, must: &str) -> String {
+    format!("1 validation error detected: Value {value} at '{member}' failed to satisfy constraint: Member must {must}")
+}
+
+/// Sends each case and asserts a 400 `ValidationException` with exactly its message.
+async fn assert_each_violates(sm: &SageMakerStandIn, cases: Vec<Case>) {
+    for (op, body, message) in cases {
+        let msg = assert_error(&sm_req(sm, op, body.clone()).await, 400, "ValidationException");
+        assert_eq!(msg, message, "{op} {body}");
+    }
+    assert!(sm.versions("my-image").is_empty());
+}
+
 #[tokio::test]
-async fn missing_or_malformed_members_are_validation_errors_naming_the_member() {
+async fn a_missing_required_member_is_refused_as_null() {
     let sm = standin(10, 10).await;
-    let create = |changes, member| ("CreateImageVersion", create_with(changes), member);
-    let other = |op, members, member| (op, my_image(members), member);
+    let null = |member| violation("null", member, "not be null");
     let cases = vec![
-        create(json!({"BaseImage": null}), "BaseImage"),
-        create(json!({"ClientToken": null}), "ClientToken"),
-        create(json!({"ImageName": null}), "ImageName"),
-        create(json!({"BaseImage": ""}), "BaseImage"),
-        create(json!({"BaseImage": "x".repeat(256)}), "BaseImage"),
-        create(json!({"ClientToken": "bad_token"}), "ClientToken"),
-        create(json!({"ClientToken": "t".repeat(37)}), "ClientToken"),
-        create(json!({"ImageName": "my--image"}), "ImageName"),
-        create(json!({"ImageName": "a".repeat(64)}), "ImageName"),
-        create(json!({"Aliases": [".hidden"]}), "Aliases"),
-        create(json!({"Aliases": ["-dash"]}), "Aliases"),
-        create(json!({"Aliases": ["sp ace"]}), "Aliases"),
-        create(json!({"Aliases": ["a".repeat(129)]}), "Aliases"),
-        create(json!({"Aliases": ["dup", "dup"]}), "dup"),
-        create(json!({"MLFramework": "PyTorch"}), "MLFramework"),
-        create(json!({"ProgrammingLang": "Python 3"}), "ProgrammingLang"),
-        create(json!({"ReleaseNotes": ""}), "ReleaseNotes"),
-        create(json!({"ReleaseNotes": "n".repeat(256)}), "ReleaseNotes"),
-        create(json!({"JobType": "BATCH"}), "JobType"),
-        create(json!({"Processor": "TPU"}), "Processor"),
-        create(json!({"VendorGuidance": "OLD"}), "VendorGuidance"),
-        other("DescribeImageVersion", json!({"Version": 0}), "Version"),
-        other("DescribeImageVersion", json!({"Alias": ".x"}), "Alias"),
-        other(
-            "UpdateImageVersion",
-            json!({"Version": 1, "AliasesToAdd": ["a", "a"]}),
-            "AliasesToAdd",
+        create_case(json!({"BaseImage": null}), null("baseImage")),
+        create_case(json!({"ClientToken": null}), null("clientToken")),
+        create_case(json!({"ImageName": null}), null("imageName")),
+        ("DescribeImageVersion", json!({"Version": 1}), null("imageName")),
+        ("UpdateImageVersion", json!({}), null("imageName")),
+        ("DeleteImageVersion", json!({"Version": 1}), null("imageName")),
+        ("ListAliases", json!({}), null("imageName")),
+    ];
+    assert_each_violates(&sm, cases).await;
+}
+
+#[tokio::test]
+async fn a_string_longer_than_the_models_max_is_refused() {
+    let sm = standin(10, 10).await;
+    let long = |n: usize| "a".repeat(n);
+    let over = |n, member, max| {
+        let must = format!("have length less than or equal to {max}");
+        violation(&format!("'{}'", long(n)), member, &must)
+    };
+    let cases = vec![
+        create_case(json!({"ReleaseNotes": long(256)}), over(256, "releaseNotes", 255)),
+        create_case(json!({"BaseImage": long(256)}), over(256, "baseImage", 255)),
+        create_case(json!({"ClientToken": long(37)}), over(37, "clientToken", 36)),
+        create_case(json!({"Aliases": [long(129)]}), over(129, "aliases.1.member", 128)),
+        my_image_case("ListAliases", json!({"Alias": long(129)}), over(129, "alias", 128)),
+    ];
+    assert_each_violates(&sm, cases).await;
+}
+
+#[tokio::test]
+async fn a_string_shorter_than_the_models_min_is_refused() {
+    let sm = standin(10, 10).await;
+    let empty = |member| violation("''", member, "have length greater than or equal to 1");
+    let cases = vec![
+        create_case(json!({"ReleaseNotes": ""}), empty("releaseNotes")),
+        create_case(json!({"BaseImage": ""}), empty("baseImage")),
+        create_case(json!({"ClientToken": ""}), {
+            // Too short, and short of the pattern's `+`.
+            let pattern = "Value '' at 'clientToken' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-]+";
+            empty("clientToken").replace("1 validation error", "2 validation errors") + "; " + pattern
+        }),
+    ];
+    assert_each_violates(&sm, cases).await;
+}
+
+#[tokio::test]
+async fn release_notes_with_a_line_break_break_the_models_pattern() {
+    let sm = standin(10, 10).await;
+    let mut cases: Vec<Case> = ["first line\nsecond line", "carriage\rreturn", "line\u{2028}separator"]
+        .into_iter()
+        .map(|notes| {
+            let message = violation(
+                &format!("'{notes}'"),
+                "releaseNotes",
+                "satisfy regular expression pattern: .*",
+            );
+            create_case(json!({"ReleaseNotes": notes}), message)
+        })
+        .collect();
+    let message = violation("'a\nb'", "releaseNotes", "satisfy regular expression pattern: .*");
+    cases.push(my_image_case(
+        "UpdateImageVersion",
+        json!({"Version": 1, "ReleaseNotes": "a\nb"}),
+        message,
+    ));
+    assert_each_violates(&sm, cases).await;
+}
+
+#[tokio::test]
+async fn a_value_outside_the_models_pattern_is_refused() {
+    let sm = standin(10, 10).await;
+    let unlike = |value: &str, member, p: &str| {
+        violation(
+            &format!("'{value}'"),
+            member,
+            &format!("satisfy regular expression pattern: {p}"),
+        )
+    };
+    let alias = "(?!^[.-])^([a-zA-Z0-9-_.]+)";
+    let framework = r"[a-zA-Z]+ ?\d+\.\d+(\.\d+)?";
+    let image = "[a-zA-Z0-9]([-.]?[a-zA-Z0-9]){0,62}";
+    let cases = vec![
+        create_case(
+            json!({"ClientToken": "bad_token"}),
+            unlike("bad_token", "clientToken", "[a-zA-Z0-9-]+"),
         ),
-        other(
+        create_case(
+            json!({"ImageName": "my--image"}),
+            unlike("my--image", "imageName", image),
+        ),
+        create_case(
+            json!({"Aliases": ["ok", ".hidden"]}),
+            unlike(".hidden", "aliases.2.member", alias),
+        ),
+        create_case(
+            json!({"Aliases": ["-dash"]}),
+            unlike("-dash", "aliases.1.member", alias),
+        ),
+        create_case(
+            json!({"Aliases": ["sp ace"]}),
+            unlike("sp ace", "aliases.1.member", alias),
+        ),
+        create_case(
+            json!({"MLFramework": "PyTorch"}),
+            unlike("PyTorch", "mLFramework", framework),
+        ),
+        create_case(
+            json!({"ProgrammingLang": "Python 3"}),
+            unlike("Python 3", "programmingLang", framework),
+        ),
+        my_image_case(
+            "DescribeImageVersion",
+            json!({"Alias": ".x"}),
+            unlike(".x", "alias", alias),
+        ),
+        my_image_case(
             "UpdateImageVersion",
             json!({"Version": 1, "AliasesToDelete": ["-a"]}),
-            "AliasesToDelete",
+            unlike("-a", "aliasesToDelete.1.member", alias),
         ),
-        other("UpdateImageVersion", json!({"Version": 1, "JobType": "x"}), "JobType"),
-        other("DeleteImageVersion", json!({"Version": -1}), "Version"),
-        other("ListAliases", json!({"MaxResults": 0}), "MaxResults"),
-        other("ListAliases", json!({"MaxResults": 101}), "MaxResults"),
-        other("ListAliases", json!({"NextToken": "garbage"}), "NextToken"),
     ];
-    assert_each_refused(&sm, "ValidationException", cases).await;
-    assert!(sm.versions("my-image").is_empty());
+    assert_each_violates(&sm, cases).await;
+}
+
+#[tokio::test]
+async fn a_value_outside_the_models_enum_is_refused() {
+    let sm = standin(10, 10).await;
+    let not_in = |value: &str, member, set: &str| {
+        violation(
+            &format!("'{value}'"),
+            member,
+            &format!("satisfy enum value set: [{set}]"),
+        )
+    };
+    let job_types = "TRAINING, INFERENCE, NOTEBOOK_KERNEL";
+    let guidance = "NOT_PROVIDED, STABLE, TO_BE_ARCHIVED, ARCHIVED";
+    let cases = vec![
+        create_case(json!({"JobType": "BATCH"}), not_in("BATCH", "jobType", job_types)),
+        create_case(json!({"Processor": "TPU"}), not_in("TPU", "processor", "CPU, GPU")),
+        create_case(
+            json!({"VendorGuidance": "OLD"}),
+            not_in("OLD", "vendorGuidance", guidance),
+        ),
+        my_image_case(
+            "UpdateImageVersion",
+            json!({"Version": 1, "JobType": "training"}),
+            not_in("training", "jobType", job_types),
+        ),
+    ];
+    assert_each_violates(&sm, cases).await;
+}
+
+#[tokio::test]
+async fn an_integer_outside_the_models_range_is_refused() {
+    let sm = standin(10, 10).await;
+    let at_least = |n: i64, member, min| {
+        violation(
+            &format!("'{n}'"),
+            member,
+            &format!("have value greater than or equal to {min}"),
+        )
+    };
+    let cases = vec![
+        my_image_case("ListAliases", json!({"MaxResults": 0}), at_least(0, "maxResults", 1)),
+        my_image_case(
+            "ListAliases",
+            json!({"MaxResults": 101}),
+            violation("'101'", "maxResults", "have value less than or equal to 100"),
+        ),
+        my_image_case("DeleteImageVersion", json!({"Version": -1}), at_least(-1, "version", 0)),
+        my_image_case(
+            "DescribeImageVersion",
+            json!({"Version": -5}),
+            at_least(-5, "version", 0),
+        ),
+    ];
+    assert_each_violates(&sm, cases).await;
+}
+
+#[tokio::test]
+async fn every_violation_of_a_request_is_reported_in_one_message() {
+    let sm = standin(10, 10).await;
+    let body = json!({"BaseImage": BASE, "ClientToken": "t", "JobType": "BATCH", "ReleaseNotes": ""});
+    let msg = assert_error(
+        &sm_req(&sm, "CreateImageVersion", body).await,
+        400,
+        "ValidationException",
+    );
+    let violations: Vec<&str> = msg
+        .strip_prefix("3 validation errors detected: ")
+        .unwrap_or_else(|| panic!("{msg}"))
+        .split("; ")
+        .collect();
+    assert_eq!(violations.len(), 3, "{msg}");
+    assert!(violations[0].starts_with("Value null at 'imageName'"), "{msg}");
+    assert!(
+        msg.contains("at 'jobType'") && msg.contains("at 'releaseNotes'"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_the_model_allows_passes() {
+    let sm = standin(0, 10).await;
+    let body = create_with(json!({
+        "Aliases": ["_under", "v1.0"], "MLFramework": "PyTorch 2.1.0", "ProgrammingLang": "Python3.10",
+        "JobType": "NOTEBOOK_KERNEL", "Processor": "CPU", "VendorGuidance": "TO_BE_ARCHIVED", "Horovod": false,
+        "ReleaseNotes": "Tabs\tand ünïcode are not line breaks", "ClientToken": "a".repeat(36),
+        "BaseImage": "b".repeat(255),
+    }));
+    assert_ok(&sm_req(&sm, "CreateImageVersion", body).await);
+    let members = json!({"MaxResults": 100, "Version": 1, "Alias": "v1.0", "NextToken": null});
+    assert_ok(&on_my_image(&sm, "ListAliases", members).await);
+    // The model's bound for Version is 0: a version that does not exist, not a malformed one.
+    assert_error(&describe(&sm, 0).await, 400, "ResourceNotFound");
+}
+
+#[tokio::test]
+async fn a_member_the_model_does_not_know_is_ignored_as_aws_does() {
+    let sm = standin(0, 10).await;
+    let body = create_with(json!({"Aliasses": ["typo"], "Unknown": {"nested": [1, 2]}}));
+    assert_ok(&sm_req(&sm, "CreateImageVersion", body).await);
+    assert!(sm.version("my-image", 1).unwrap().aliases.is_empty());
+}
+
+#[tokio::test]
+async fn an_alias_listed_twice_is_refused() {
+    let sm = standin(10, 10).await;
+    let cases = vec![
+        create_case(
+            json!({"Aliases": ["dup", "dup"]}),
+            "Duplicate alias 'dup' in Aliases".into(),
+        ),
+        my_image_case(
+            "UpdateImageVersion",
+            json!({"Version": 1, "AliasesToAdd": ["a", "a"]}),
+            "Duplicate alias 'a' in AliasesToAdd".into(),
+        ),
+    ];
+    assert_each_violates(&sm, cases).await;
+}
+
+#[tokio::test]
+async fn a_next_token_the_stand_in_did_not_give_is_refused() {
+    let sm = standin(10, 10).await;
+    let message = "Invalid pagination token 'garbage' for NextToken".to_string();
+    let cases = vec![my_image_case("ListAliases", json!({"NextToken": "garbage"}), message)];
+    assert_each_violates(&sm, cases).await;
+}
+
+#[tokio::test]
+async fn a_delete_names_a_version_or_an_alias() {
+    let sm = standin(10, 10).await;
+    let message = "Either Version or Alias must be specified".to_string();
+    assert_each_violates(&sm, vec![my_image_case("DeleteImageVersion", json!({}), message)]).await;
 }
 
 #[tokio::test]
 async fn members_of_the_wrong_json_type_are_serialization_errors_naming_the_member() {
     let sm = standin(10, 10).await;
     let cases = vec![
-        ("CreateImageVersion", create_with(json!({"Horovod": "yes"})), "Horovod"),
-        ("CreateImageVersion", create_with(json!({"ImageName": 5})), "ImageName"),
-        ("CreateImageVersion", create_with(json!({"Aliases": "one"})), "Aliases"),
-        ("DescribeImageVersion", my_image(json!({"Version": "1"})), "Version"),
+        (
+            "CreateImageVersion",
+            create_with(json!({"Horovod": "yes"})),
+            "'horovod'",
+        ),
+        (
+            "CreateImageVersion",
+            create_with(json!({"ImageName": 5})),
+            "'imageName'",
+        ),
+        (
+            "CreateImageVersion",
+            create_with(json!({"Aliases": "one"})),
+            "'aliases'",
+        ),
+        (
+            "CreateImageVersion",
+            create_with(json!({"Aliases": ["a", 1]})),
+            "'aliases.2.member'",
+        ),
+        ("DescribeImageVersion", my_image(json!({"Version": "1"})), "'version'"),
+        ("DescribeImageVersion", my_image(json!({"Version": 1.5})), "'version'"),
+        // An integer is 32 bits on the wire.
+        (
+            "DescribeImageVersion",
+            my_image(json!({"Version": 1u64 << 31})),
+            "'version'",
+        ),
     ];
     assert_each_refused(&sm, "SerializationException", cases).await;
     assert!(sm.versions("my-image").is_empty());
+}
+
+#[tokio::test]
+async fn the_stand_in_will_not_start_without_the_service_model() {
+    let any = "127.0.0.1:0";
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_standins"))
+        .args([
+            "serve",
+            "--sagemaker",
+            any,
+            "--receiver",
+            any,
+            "--lambda",
+            any,
+            "--sfn",
+            any,
+        ])
+        .env("SAGEMAKER_SERVICE_MODEL", "/nonexistent/service-2.json.gz")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    let named = stderr.contains("/nonexistent/service-2.json.gz") && stderr.contains("run `make tools`");
+    assert!(named, "{stderr}");
 }
 
 #[tokio::test]
@@ -314,17 +600,86 @@ async fn a_create_while_another_version_is_creating_is_resource_in_use() {
 }
 
 #[tokio::test]
-async fn a_client_token_seen_before_answers_its_version_again_and_creates_nothing() {
+async fn a_client_token_reused_with_the_same_parameters_answers_the_same_arn() {
     let sm = standin(50, 10).await;
-    let arn = create_ok(&sm, "tok-1", &[]).await;
-    assert_eq!(create_ok(&sm, "tok-1", &[]).await, arn, "while creating");
+    let body = |aliases: &[&str]| {
+        create_with(
+            json!({"ClientToken": "tok-1", "Aliases": aliases, "JobType": "TRAINING", "Horovod": true, "ReleaseNotes": "r"}),
+        )
+    };
+    let first = assert_ok(&sm_req(&sm, "CreateImageVersion", body(&["a", "b"])).await);
+    let again = |aliases: &'static [&'static str]| {
+        let sm = sm.clone();
+        async move { assert_ok(&sm_req(&sm, "CreateImageVersion", body(aliases)).await) }
+    };
+    assert_eq!(again(&["a", "b"]).await, first, "while creating");
     wait_status(&sm, 1, Some("CREATED")).await;
-    assert_eq!(create_ok(&sm, "tok-1", &[]).await, arn, "once created");
+    assert_eq!(
+        again(&["b", "a"]).await,
+        first,
+        "once created, aliases in another order"
+    );
     sm.fail_next_creation("boom");
     let failed = create_ok(&sm, "tok-2", &[]).await;
     wait_status(&sm, 2, Some("CREATE_FAILED")).await;
     assert_eq!(create_ok(&sm, "tok-2", &[]).await, failed, "once failed");
     assert_eq!(sm.versions("my-image").len(), 2);
+}
+
+#[tokio::test]
+async fn a_client_token_reused_with_different_parameters_is_refused() {
+    let sm = standin(0, 10).await;
+    sm.add_image("other-image");
+    let first = json!({
+        "ClientToken": "tok-1", "Aliases": ["a", "b"], "Horovod": true, "JobType": "TRAINING",
+        "MLFramework": "PyTorch 2.3", "ProgrammingLang": "Python 3.11", "Processor": "GPU",
+        "ReleaseNotes": "r", "VendorGuidance": "STABLE",
+    });
+    let arn =
+        assert_ok(&sm_req(&sm, "CreateImageVersion", create_with(first.clone())).await)["ImageVersionArn"].clone();
+    let changes = [
+        ("BaseImage", json!("repo:2")),
+        ("ImageName", json!("other-image")),
+        ("Aliases", json!(["a"])),
+        ("Aliases", json!(null)),
+        ("Horovod", json!(false)),
+        ("Horovod", json!(null)),
+        ("JobType", json!("INFERENCE")),
+        ("MLFramework", json!("PyTorch 2.4")),
+        ("ProgrammingLang", json!("Python 3.12")),
+        ("Processor", json!("CPU")),
+        ("ReleaseNotes", json!("other notes")),
+        ("VendorGuidance", json!("ARCHIVED")),
+    ];
+    for (member, value) in changes {
+        let mut body = first.clone();
+        body[member] = value.clone();
+        let msg = assert_error(
+            &sm_req(&sm, "CreateImageVersion", create_with(body)).await,
+            400,
+            "ValidationException",
+        );
+        assert_eq!(
+            msg,
+            format!(
+                "ClientToken 'tok-1' was already used with different parameters (in {member}) by the request that created {}",
+                arn.as_str().unwrap()
+            ),
+            "{member} = {value}"
+        );
+    }
+    assert_eq!(sm.versions("my-image").len(), 1);
+    assert!(sm.versions("other-image").is_empty());
+}
+
+#[tokio::test]
+async fn a_client_token_is_free_again_once_its_version_is_gone() {
+    let sm = standin(0, 0).await;
+    create_ok(&sm, "tok-1", &["a"]).await;
+    assert_ok(&delete(&sm, 1).await);
+    wait_status(&sm, 1, None).await;
+    let arn = create_ok(&sm, "tok-1", &[]).await;
+    assert!(arn.ends_with("/my-image/2"), "{arn}");
 }
 
 #[tokio::test]

@@ -39,7 +39,7 @@ pub(crate) async fn run(args: &[String]) -> Result<ExitCode, String> {
     };
     let sm = SageMakerStandIn::start_on(parse_addr(local::SAGEMAKER_ADDR)?, config)
         .await
-        .map_err(|e| format!("cannot bind the SageMaker stand-in on {}: {e}", local::SAGEMAKER_ADDR))?;
+        .map_err(|e| format!("cannot start the SageMaker stand-in on {}: {e}", local::SAGEMAKER_ADDR))?;
     local::prepare(&sm);
     let rx = ResponseReceiver::start_on(parse_addr(local::RECEIVER_ADDR)?)
         .await

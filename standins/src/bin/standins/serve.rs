@@ -74,8 +74,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
     Ok(o)
 }
 
-fn cannot_bind(what: &'static str, addr: SocketAddr) -> impl FnOnce(std::io::Error) -> String {
-    move |e| format!("cannot bind {what} on {addr}: {e}")
+fn cannot_start(what: &'static str, addr: SocketAddr) -> impl FnOnce(std::io::Error) -> String {
+    move |e| format!("cannot start {what} on {addr}: {e}")
 }
 
 pub(crate) async fn run(args: &[String]) -> Result<ExitCode, String> {
@@ -90,21 +90,21 @@ pub(crate) async fn run(args: &[String]) -> Result<ExitCode, String> {
 
     let sm = SageMakerStandIn::start_on(listen(o.sagemaker), o.config)
         .await
-        .map_err(cannot_bind("the SageMaker stand-in", o.sagemaker))?;
+        .map_err(cannot_start("the SageMaker stand-in", o.sagemaker))?;
     local::prepare(&sm);
     let rx = ResponseReceiver::start_on(listen(o.receiver))
         .await
-        .map_err(cannot_bind("the receiver", o.receiver))?;
+        .map_err(cannot_start("the receiver", o.receiver))?;
     let runtime = RuntimeApi::start().await;
     let mut lambda = LambdaApi::start_on(listen(o.lambda), &runtime)
         .await
-        .map_err(cannot_bind("the Lambda stand-in", o.lambda))?;
+        .map_err(cannot_start("the Lambda stand-in", o.lambda))?;
     if let Some(timeout) = o.function_timeout {
         lambda = lambda.with_timeout(timeout);
     }
     let sfn = StepFunctionsStandIn::start_on(listen(o.sfn))
         .await
-        .map_err(cannot_bind("the Step Functions stand-in", o.sfn))?;
+        .map_err(cannot_start("the Step Functions stand-in", o.sfn))?;
 
     // Killed when dropped, on the way out.
     let _function = match &o.function {

@@ -11,9 +11,9 @@ use crate::sagemaker::input::Input;
 use crate::sagemaker::state::{Phase, State, image_version_arn};
 
 pub(super) fn delete_image_version(st: &mut State, region: &str, input: &Input<'_>) -> Result<Value, ApiError> {
-    let image = input.image_name()?;
-    let version = input.version()?;
-    let alias = input.alias("Alias")?;
+    let image = input.image_name();
+    let version = input.version();
+    let alias = input.alias("Alias");
     if version.is_none() && alias.is_none() {
         return Err(ApiError::validation("Either Version or Alias must be specified"));
     }

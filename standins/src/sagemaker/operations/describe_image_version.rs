@@ -9,9 +9,9 @@ use crate::sagemaker::input::Input;
 use crate::sagemaker::state::{State, image_arn, image_version_arn};
 
 pub(super) fn describe_image_version(st: &mut State, region: &str, input: &Input<'_>) -> Result<Value, ApiError> {
-    let image = input.image_name()?;
-    let version = input.version()?;
-    let alias = input.alias("Alias")?;
+    let image = input.image_name();
+    let version = input.version();
+    let alias = input.alias("Alias");
     let v = st.image(region, &image)?.resolve(&image, version, alias.as_deref())?;
 
     let mut out = Map::new();

@@ -12,10 +12,10 @@ use crate::sagemaker::state::State;
 const TOKEN_KIND: &str = "aliases";
 
 pub(super) fn list_aliases(st: &mut State, region: &str, input: &Input<'_>) -> Result<Value, ApiError> {
-    let image = input.image_name()?;
-    let alias = input.alias("Alias")?;
-    let version = input.version()?;
-    let max = input.max_results()?;
+    let image = input.image_name();
+    let alias = input.alias("Alias");
+    let version = input.version();
+    let max = input.max_results();
     let offset = input.next_token(TOKEN_KIND)?;
 
     let page = max.min(st.alias_page_size.unwrap_or(usize::MAX)).max(1);

@@ -16,15 +16,15 @@ use super::state::State;
 
 pub(crate) type Operation = fn(&mut State, &str, &Input<'_>) -> Result<Value, ApiError>;
 
-/// What answers `X-Amz-Target: SageMaker.<name>`.
+/// What answers `X-Amz-Target: SageMaker.<name>`, by name.
+pub(crate) const SERVED: [(&str, Operation); 5] = [
+    ("CreateImageVersion", create_image_version::create_image_version),
+    ("DescribeImageVersion", describe_image_version::describe_image_version),
+    ("UpdateImageVersion", update_image_version::update_image_version),
+    ("DeleteImageVersion", delete_image_version::delete_image_version),
+    ("ListAliases", list_aliases::list_aliases),
+];
+
 pub(crate) fn find(name: &str) -> Option<Operation> {
-    let op: Operation = match name {
-        "CreateImageVersion" => create_image_version::create_image_version,
-        "DescribeImageVersion" => describe_image_version::describe_image_version,
-        "UpdateImageVersion" => update_image_version::update_image_version,
-        "DeleteImageVersion" => delete_image_version::delete_image_version,
-        "ListAliases" => list_aliases::list_aliases,
-        _ => return None,
-    };
-    Some(op)
+    SERVED.iter().find(|(n, _)| *n == name).map(|(_, op)| *op)
 }

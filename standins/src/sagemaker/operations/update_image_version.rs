@@ -10,9 +10,9 @@ use crate::sagemaker::input::Input;
 use crate::sagemaker::state::{Phase, State, image_version_arn};
 
 pub(super) fn update_image_version(st: &mut State, region: &str, input: &Input<'_>) -> Result<Value, ApiError> {
-    let image = input.image_name()?;
-    let version = input.version()?;
-    let alias = input.alias("Alias")?;
+    let image = input.image_name();
+    let version = input.version();
+    let alias = input.alias("Alias");
     let to_add = input.alias_list("AliasesToAdd")?;
     let to_delete = input.alias_list("AliasesToDelete")?;
     if let Some(a) = to_add.iter().find(|a| to_delete.contains(a)) {
@@ -20,7 +20,7 @@ pub(super) fn update_image_version(st: &mut State, region: &str, input: &Input<'
             "Alias {a} cannot be in both AliasesToAdd and AliasesToDelete"
         )));
     }
-    let meta = input.meta()?;
+    let meta = input.meta();
 
     let img = st.image(region, &image)?;
     let number = img.resolve(&image, version, alias.as_deref())?.number;
