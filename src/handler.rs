@@ -12,10 +12,11 @@ use tracing::{Instrument, error, info, warn};
 
 use crate::aws::AwsConfig;
 use crate::cloudformation::event;
-use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, Status, placeholder_id};
+use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, Status};
+use crate::conclusion::{Conclusion, Ending, Names, RanOut, Request, kept_id};
 use crate::deadline::Budget;
 use crate::handoff::{Chain, HandOff};
-use crate::lifecycle::{Ended, Engine, Pacing, ProgressState, Work};
+use crate::lifecycle::{Ended, Engine, Pacing, Work};
 use crate::sagemaker::Regions;
 use crate::sagemaker::sdk::SdkRegions;
 
@@ -80,7 +81,10 @@ impl<R: Regions + 'static> Handler<R> {
                 Some(answer) => answer,
                 None => return,
             },
-            Err(e) => Answer::failed(&envelope, kept_or_placeholder(&envelope), e.to_string()),
+            Err(e) => {
+                let id = kept_id(&envelope.request_id, envelope.physical_resource_id.as_deref());
+                Answer::failed(&envelope, id, e.to_string())
+            }
         };
         match answer.status {
             Status::Success => info!(physical_resource_id = %answer.physical_resource_id, "SUCCESS"),
@@ -123,107 +127,48 @@ impl<R: Regions + 'static> Handler<R> {
             );
         }
         let progress = chain.progress();
-        let (reason, advice) = match self.engine.run(work.clone(), &progress, until).await {
-            Ended::Done(done) => return Some(Answer::success(envelope, done.physical_resource_id, done.data)),
-            Ended::Failed(e) => (e.to_string(), ""),
-            Ended::Panicked(detail) => (format!("internal error in the handler (panic: {detail})"), ""),
-            Ended::OutOfTime => {
+        let ended = self.engine.run(work.clone(), &progress, until).await;
+        let ran_out = if answer_by <= budget.work_until {
+            RanOut::ServiceTimeout {
+                limit: chain.service_timeout,
+                hand_offs: chain.hand_offs,
+            }
+        } else {
+            RanOut::Function(budget.total)
+        };
+        let ending = match (ended, &self.hand_off) {
+            (Ended::OutOfTime, Some(hand_off)) if matches!(ran_out, RanOut::Function(_)) && chain.can_hand_off() => {
                 let state = progress.snapshot();
-                let ran_out = if answer_by <= budget.work_until {
-                    RanOut::ServiceTimeout(&chain)
-                } else {
-                    RanOut::Function(budget)
-                };
-                match &self.hand_off {
-                    Some(hand_off) if matches!(ran_out, RanOut::Function(_)) && chain.can_hand_off() => {
-                        let next = chain.next_event(event, &state);
-                        let invoked =
-                            tokio::time::timeout_at(budget.last_call_until(), hand_off.invoke(function_arn, next));
-                        match invoked.await {
-                            Ok(Ok(())) => {
-                                info!(hand_offs = chain.hand_offs + 1, waiting_for = ?state.waiting_for, "handed on to a new invocation");
-                                return None;
-                            }
-                            Ok(Err(e)) => (hand_off_failed(&e), ""),
-                            Err(_) => (hand_off_failed(&"Lambda Invoke did not answer in time"), ""),
-                        }
+                let next = chain.next_event(event, &state);
+                let invoked = tokio::time::timeout_at(budget.last_call_until(), hand_off.invoke(function_arn, next));
+                match invoked.await {
+                    Ok(Ok(())) => {
+                        info!(hand_offs = chain.hand_offs + 1, waiting_for = ?state.waiting_for, "handed on to a new invocation");
+                        return None;
                     }
-                    _ => (timed_out(&state, &ran_out), ran_out_advice(&ran_out)),
+                    Ok(Err(e)) => Ending::HandOffFailed(e.to_string()),
+                    Err(_) => Ending::HandOffFailed("Lambda Invoke did not answer in time".to_owned()),
                 }
             }
+            (ended, _) => Ending::Lifecycle(ended, ran_out),
         };
-        let until = budget.last_call_until();
-        let made = self.engine.made_version(&work, &progress.snapshot(), until).await;
-        let (id, note) = match (&work, made) {
-            (Work::Create { .. }, Some(made)) => (made, None),
-            (Work::Update { .. }, Some(made)) => (
-                kept_or_placeholder(envelope),
-                self.engine.discard_replacement(&made, work.properties(), until).await,
-            ),
-            _ => (kept_or_placeholder(envelope), None),
+        let request = Request {
+            work: &work,
+            request_id: &envelope.request_id,
+            physical_id: envelope.physical_resource_id.as_deref(),
+            names: &Names::Ours,
         };
-        let note = note.map(|n| format!("; {n}")).unwrap_or_default();
-        Some(Answer::failed(envelope, id, format!("{reason}{note}{advice}")))
-    }
-}
-
-/// The request's own id, or for a Create that never got a version, one that
-/// is not an ARN.
-fn kept_or_placeholder(envelope: &Envelope) -> String {
-    envelope
-        .physical_resource_id
-        .clone()
-        .unwrap_or_else(|| placeholder_id(&envelope.request_id))
-}
-
-fn hand_off_failed(error: &dyn std::fmt::Display) -> String {
-    format!(
-        "could not hand the request on to a new invocation of the function ({error}): grant the function \
-         lambda:InvokeFunction on itself, or set CFN_HAND_OFF=false and raise its Timeout"
-    )
-}
-
-/// What a request ran out of.
-enum RanOut<'a> {
-    Function(Budget),
-    ServiceTimeout(&'a Chain),
-}
-
-/// The Reason of a request that ran out of time, but for the advice.
-fn timed_out(state: &ProgressState, ran_out: &RanOut<'_>) -> String {
-    let mut reason = match ran_out {
-        RanOut::Function(budget) => {
-            format!(
-                "timed out: the Lambda function's time ({:.0}s) ran out",
-                budget.total.as_secs_f64()
-            )
-        }
-        RanOut::ServiceTimeout(chain) => format!(
-            "timed out: the resource's ServiceTimeout ({}s) ran out after {} hand-offs to new invocations",
-            chain.service_timeout.as_secs(),
-            chain.hand_offs
-        ),
-    };
-    if let Some(waiting) = &state.waiting_for {
-        reason += &format!(" waiting for {waiting}");
-    }
-    if let Some(arn) = &state.version_arn {
-        reason += &format!(" (image version {arn})");
-    }
-    if let Some(error) = &state.last_error {
-        reason += &format!("; last error: {error}");
-    }
-    reason
-}
-
-fn ran_out_advice(ran_out: &RanOut<'_>) -> &'static str {
-    match ran_out {
-        RanOut::Function(_) => {
-            "; raise the function's Timeout (below the resource's ServiceTimeout) or retry the stack operation"
-        }
-        RanOut::ServiceTimeout(_) => {
-            "; raise the resource's ServiceTimeout (at most 3600) or retry the stack operation"
-        }
+        let conclusion = self
+            .engine
+            .conclude(request, ending, &progress.snapshot(), budget.last_call_until())
+            .await;
+        Some(match conclusion {
+            Conclusion::Success(done) => Answer::success(envelope, done.physical_resource_id, done.data),
+            Conclusion::Failure {
+                physical_resource_id,
+                reason,
+            } => Answer::failed(envelope, physical_resource_id, reason.to_string()),
+        })
     }
 }
 

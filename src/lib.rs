@@ -6,6 +6,7 @@
 //! - `properties`: the property table, parsing, validation and diffing;
 //! - `sagemaker`: the SageMaker operations, behind the `ImageVersions` seam;
 //! - `lifecycle`: Create, Update and Delete on top of them;
+//! - `conclusion`: what a finished request answers, in either mode;
 //! - `deadline`: the time an invocation has;
 //! - `handler`: direct mode, one invocation: answered once whatever happens,
 //!   or handed on;
@@ -17,6 +18,7 @@
 
 mod aws;
 mod cloudformation;
+mod conclusion;
 mod deadline;
 mod handler;
 mod handoff;

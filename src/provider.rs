@@ -19,9 +19,9 @@ use serde_json::{Value, json};
 use tracing::{Instrument, info, warn};
 
 use crate::cloudformation::event::{self, Envelope};
-use crate::cloudformation::placeholder_id;
+use crate::conclusion::{Conclusion, Ending, Names, RanOut, Request, kept_id};
 use crate::deadline::Budget;
-use crate::lifecycle::{Ended, Engine, LifecycleError, Pacing, Progress, Work};
+use crate::lifecycle::{Done, Ended, Engine, LifecycleError, Pacing, Progress, Work};
 use crate::sagemaker::Regions;
 use crate::sagemaker::sdk::SdkRegions;
 
@@ -120,11 +120,11 @@ impl<R: Regions + 'static> Provider<R> {
             Some(h) => h.physical_resource_id.clone(),
             None => envelope.physical_resource_id.clone(),
         };
-        let work = work_of(value, original_id.clone())?;
+        let work = work_of(value, original_id)?;
         match handover {
             None => {
                 info!("onEvent");
-                self.on_event(work, original_id, budget).await
+                self.on_event(work, &envelope, budget).await
             }
             Some(Handover { complete: true, .. }) => Ok(json!({ "IsComplete": true })),
             Some(h) => {
@@ -132,8 +132,7 @@ impl<R: Regions + 'static> Provider<R> {
                 let give_up = self.give_up_after.zip(h.started).is_some_and(|(after, started)| {
                     SystemTime::now().duration_since(started).unwrap_or_default() >= after
                 });
-                self.is_complete(work, budget, h.physical_resource_id.as_deref(), give_up)
-                    .await
+                self.is_complete(work, &envelope, budget, give_up).await
             }
         }
     }
@@ -141,12 +140,10 @@ impl<R: Regions + 'static> Provider<R> {
     /// Starts the work. A version this step created is answered as the
     /// resource's id even when the step cannot finish, so that a later
     /// failure answers its ARN and the rollback Delete removes it.
-    async fn on_event(&self, work: Work, original_id: Option<String>, budget: Budget) -> Result<Value, Failed> {
+    async fn on_event(&self, work: Work, envelope: &Envelope, budget: Budget) -> Result<Value, Failed> {
+        let original_id = envelope.physical_resource_id.clone();
         let progress = Progress::default();
         let is_create = matches!(work, Work::Create { .. });
-        let properties = work.properties().clone();
-        let replacing = Replacing::of(&work, original_id.as_deref(), &properties, &budget);
-        let request_id = work.request_id().to_owned();
         let handover = |complete| {
             serde_json::to_value(Handover {
                 physical_resource_id: original_id.clone(),
@@ -157,110 +154,80 @@ impl<R: Regions + 'static> Provider<R> {
         };
         let pending = |progress: &Progress| {
             let created = progress.snapshot().version_arn.filter(|_| is_create);
-            let id = created
-                .or(original_id.clone())
-                .unwrap_or_else(|| placeholder_id(&request_id));
+            let id = created.unwrap_or_else(|| kept_id(&envelope.request_id, original_id.as_deref()));
             info!(physical_resource_id = %id, "not complete yet: isComplete goes on");
             json!({ "PhysicalResourceId": id, HANDOVER: handover(false) })
         };
-        match self.engine.run(work, &progress, budget.work_until).await {
-            Ended::Done(done) => Ok(json!({
-                "PhysicalResourceId": done.physical_resource_id,
-                "Data": done.data,
-                HANDOVER: handover(true),
-            })),
-            Ended::Failed(e) if e.is_pending() => Ok(pending(&progress)),
-            Ended::OutOfTime => Ok(pending(&progress)),
+        let ended = match self.engine.run(work.clone(), &progress, budget.work_until).await {
+            Ended::Pending | Ended::OutOfTime => return Ok(pending(&progress)),
+            // A failed onEvent's id is the framework's marker, not the
+            // version's: isComplete reports the failure with the ARN.
             Ended::Failed(e @ LifecycleError::CreateFailed { .. }) if is_create => {
                 warn!(error = %e, "the version failed: isComplete reports it with its ARN");
-                Ok(pending(&progress))
+                return Ok(pending(&progress));
             }
-            Ended::Failed(e) => Err(self.failed(e.to_string(), &progress, replacing).await),
-            Ended::Panicked(detail) => Err(self.failed(panicked(&detail), &progress, replacing).await),
-        }
+            ended => ended,
+        };
+        let names = Names::Framework(original_id.clone().filter(|_| !is_create));
+        let done = self
+            .conclude(&work, envelope, &names, ended, &progress, &budget)
+            .await?;
+        Ok(json!({
+            "PhysicalResourceId": done.physical_resource_id,
+            "Data": done.data,
+            HANDOVER: handover(true),
+        }))
     }
 
-    /// One poll of the work `onEvent` started, for the request that arrived
-    /// with `original_id`. When `giving_up`, the step is the last before the
-    /// framework gives up: a step not done then FAILS.
+    /// One poll of the work `onEvent` started. When `giving_up`, the step
+    /// is the last before the framework gives up: a step not done then FAILS.
     async fn is_complete(
         &self,
         work: Work,
+        envelope: &Envelope,
         budget: Budget,
-        original_id: Option<&str>,
         giving_up: bool,
     ) -> Result<Value, Failed> {
         let progress = Progress::resumed(None, None, false);
-        let properties = work.properties().clone();
-        let replacing = Replacing::of(&work, original_id, &properties, &budget);
-        let not_complete = async |progress: &Progress| match giving_up {
-            false => Ok(json!({ "IsComplete": false })),
-            true => Err(self.give_up(progress, replacing).await),
+        let ended = match self.engine.run(work.clone(), &progress, budget.work_until).await {
+            Ended::Pending | Ended::OutOfTime if !giving_up => return Ok(json!({ "IsComplete": false })),
+            ended => ended,
         };
-        match self.engine.run(work, &progress, budget.work_until).await {
-            Ended::Done(done) => Ok(json!({
-                "IsComplete": true,
-                "PhysicalResourceId": done.physical_resource_id,
-                "Data": done.data,
-            })),
-            Ended::Failed(e) if e.is_pending() => not_complete(&progress).await,
-            Ended::OutOfTime => not_complete(&progress).await,
-            Ended::Failed(e) => Err(self.failed(e.to_string(), &progress, replacing).await),
-            Ended::Panicked(detail) => Err(self.failed(panicked(&detail), &progress, replacing).await),
-        }
-    }
-}
-
-impl<R: Regions + 'static> Provider<R> {
-    /// The Reason of a request out of time.
-    async fn give_up(&self, progress: &Progress, replacing: Option<Replacing<'_>>) -> Failed {
-        let state = progress.snapshot();
-        let mut reason = "timed out: the Provider framework's time for this request ran out".to_owned();
-        if let Some(waiting) = &state.waiting_for {
-            reason += &format!(" waiting for {waiting}");
-        }
-        if let Some(arn) = &state.version_arn {
-            reason += &format!(" (image version {arn})");
-        }
-        let failed = self.failed(reason, progress, replacing).await;
-        Failed(failed.0 + "; raise the provider's totalTimeout or retry the stack operation")
+        // The framework answers a failure with the id onEvent answered.
+        let names = Names::Framework(envelope.physical_resource_id.clone());
+        let done = self
+            .conclude(&work, envelope, &names, ended, &progress, &budget)
+            .await?;
+        Ok(json!({
+            "IsComplete": true,
+            "PhysicalResourceId": done.physical_resource_id,
+            "Data": done.data,
+        }))
     }
 
-    /// A FAILED answer: the framework answers the id `onEvent` gave, so an
-    /// Update's new version that it does not name is deleted first.
-    async fn failed(&self, reason: String, progress: &Progress, replacing: Option<Replacing<'_>>) -> Failed {
-        let made = replacing.and_then(|r| Some((progress.snapshot().version_arn.filter(|m| m != r.kept)?, r)));
-        let note = match made {
-            Some((made, r)) => self.engine.discard_replacement(&made, r.properties, r.until).await,
-            None => None,
+    async fn conclude(
+        &self,
+        work: &Work,
+        envelope: &Envelope,
+        names: &Names,
+        ended: Ended,
+        progress: &Progress,
+        budget: &Budget,
+    ) -> Result<Done, Failed> {
+        let request = Request {
+            work,
+            request_id: &envelope.request_id,
+            physical_id: work.physical_id(),
+            names,
         };
-        let reason = match note {
-            Some(note) => format!("{reason}; {note}"),
-            None => reason,
-        };
-        warn!(reason = %reason, "FAILED");
-        Failed(reason)
-    }
-}
-
-/// An Update, whose FAILED answer keeps `kept`: what deleting a new version
-/// it made needs.
-#[derive(Clone, Copy)]
-struct Replacing<'a> {
-    kept: &'a str,
-    properties: &'a Value,
-    until: tokio::time::Instant,
-}
-
-impl<'a> Replacing<'a> {
-    fn of(work: &Work, original_id: Option<&'a str>, properties: &'a Value, budget: &Budget) -> Option<Self> {
-        match (work, original_id) {
-            (Work::Update { .. }, Some(kept)) => Some(Replacing {
-                kept,
-                properties,
-                until: budget.last_call_until(),
-            }),
-            _ => None,
+        let ending = Ending::Lifecycle(ended, RanOut::Provider);
+        match self
+            .engine
+            .conclude(request, ending, &progress.snapshot(), budget.last_call_until())
+            .await
+        {
+            Conclusion::Success(done) => Ok(done),
+            Conclusion::Failure { reason, .. } => Err(Failed(reason.to_string())),
         }
     }
 }
@@ -292,8 +259,4 @@ fn work_of(value: Value, original_id: Option<String>) -> Result<Work, Failed> {
             ));
         }
     })
-}
-
-fn panicked(detail: &str) -> String {
-    format!("internal error in the handler (panic: {detail})")
 }

@@ -13,7 +13,10 @@ fn documents() -> Vec<PathBuf> {
         .map(|name| Path::new(ROOT).join(name))
         .collect();
     let dir = std::fs::read_dir(Path::new(ROOT).join("docs")).expect("docs/");
-    docs.extend(dir.map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|x| x == "md")));
+    docs.extend(
+        dir.map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "md")),
+    );
     docs
 }
 
@@ -128,7 +131,9 @@ fn matches(pattern: &str, name: &str) -> bool {
 /// The source files a test path's suite or module may be in: the contract
 /// suite of that name, or the crate's module file.
 fn suite_files(segments: &[&str]) -> Vec<PathBuf> {
-    let contract = Path::new(ROOT).join("tests/contract").join(format!("{}.rs", segments[0]));
+    let contract = Path::new(ROOT)
+        .join("tests/contract")
+        .join(format!("{}.rs", segments[0]));
     if contract.exists() {
         return vec![contract];
     }
@@ -207,7 +212,10 @@ fn every_test_the_guarantees_table_names_exists() {
             missing.push(path);
         }
     }
-    assert!(missing.is_empty(), "named in docs/testing.md but not found: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "named in docs/testing.md but not found: {missing:#?}"
+    );
 }
 
 #[test]

@@ -5,19 +5,21 @@
 
 use tracing::info;
 
-use super::{Done, Lifecycle, LifecycleError, Wanted};
+use super::{Done, Halt, Lifecycle, LifecycleError, Wanted};
 use crate::sagemaker::{ErrorKind, ImageVersions, Regions, VersionStatus};
 
 impl<R: Regions> Lifecycle<'_, R> {
-    pub(super) async fn adopt(&self, wanted: Wanted<'_>, version: i32) -> Result<Done, LifecycleError> {
+    pub(super) async fn adopt(&self, wanted: Wanted<'_>, version: i32) -> Result<Done, Halt> {
         let Wanted { props, region, .. } = wanted;
         let api = self.regions.api(region).await;
         let image = props.image_name();
-        let refused = |why: String| LifecycleError::NotAdopted {
-            image: image.to_owned(),
-            region: region.to_owned(),
-            version,
-            why,
+        let refused = |why: String| {
+            Halt::Failed(LifecycleError::NotAdopted {
+                image: image.to_owned(),
+                region: region.to_owned(),
+                version,
+                why,
+            })
         };
         let state = match self
             .retry("DescribeImageVersion", || api.describe(image, version))
@@ -33,9 +35,13 @@ impl<R: Regions> Lifecycle<'_, R> {
             VersionStatus::Created => state,
             VersionStatus::Creating => {
                 info!(version_arn = %state.arn, "the version to take over is CREATING: waiting for CREATED");
+                // Pending (one step at a time) is no refusal: the next step waits on.
                 self.wait_created(&api, image, version, &state.arn)
                     .await
-                    .map_err(|e| refused(format!("it did not become CREATED: {e}")))?
+                    .map_err(|halt| match halt {
+                        Halt::Failed(e) => refused(format!("it did not become CREATED: {e}")),
+                        Halt::Pending => Halt::Pending,
+                    })?
             }
             other => {
                 let reason = state.failure_reason.map(|r| format!(": {r}")).unwrap_or_default();
@@ -45,12 +51,12 @@ impl<R: Regions> Lifecycle<'_, R> {
             }
         };
         if state.base_image != props.base_image() {
-            return Err(LifecycleError::BaseImageMismatch {
+            return Err(Halt::Failed(LifecycleError::BaseImageMismatch {
                 image: image.to_owned(),
                 version,
                 actual: state.base_image,
                 wanted: props.base_image().to_owned(),
-            });
+            }));
         }
         self.converge(&api, props, &state).await?;
         info!(version_arn = %state.arn, "existing version taken over");

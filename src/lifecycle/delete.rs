@@ -4,12 +4,12 @@
 use serde_json::Value;
 use tracing::{info, warn};
 
-use super::{Done, Lifecycle, LifecycleError, Waiting};
+use super::{Done, Halt, Lifecycle, LifecycleError, Waiting};
 use crate::sagemaker::{ErrorKind, ImageVersionArn, ImageVersions, Regions, VersionStatus};
 
 impl<R: Regions> Lifecycle<'_, R> {
     /// Delete: the version in `physical_id`, answered once it is gone.
-    pub(crate) async fn delete(&self, physical_id: &str, properties: &Value) -> Result<Done, LifecycleError> {
+    pub(crate) async fn delete(&self, physical_id: &str, properties: &Value) -> Result<Done, Halt> {
         let done = Done::with_id(physical_id);
         let Some(arn) = ImageVersionArn::parse(physical_id) else {
             info!(
@@ -69,12 +69,14 @@ impl<R: Regions> Lifecycle<'_, R> {
         let gone = move || async move {
             match api.describe(image, arn.version).await {
                 Err(e) if e.kind == ErrorKind::NotFound => Some(Ok(())),
-                Ok(state) if state.status == VersionStatus::DeleteFailed => Some(Err(LifecycleError::DeleteFailed {
-                    arn: arn_text.clone(),
-                    reason: state
-                        .failure_reason
-                        .unwrap_or_else(|| "no FailureReason given".to_owned()),
-                })),
+                Ok(state) if state.status == VersionStatus::DeleteFailed => {
+                    Some(Err(Halt::Failed(LifecycleError::DeleteFailed {
+                        arn: arn_text.clone(),
+                        reason: state
+                            .failure_reason
+                            .unwrap_or_else(|| "no FailureReason given".to_owned()),
+                    })))
+                }
                 Ok(_) => None,
                 Err(e) if e.is_retryable() => {
                     self.progress.update(|p| p.last_error = Some(e.to_string()));

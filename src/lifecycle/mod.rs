@@ -12,8 +12,9 @@ use serde_json::Value;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+pub(crate) use delete::Discarded;
 use outcome::image_error;
-pub(crate) use outcome::{Done, LifecycleError};
+pub(crate) use outcome::{Done, Halt, LifecycleError};
 pub(crate) use pacing::{Busy, Pacing, Progress, ProgressState, Waiting};
 pub(crate) use run::{Ended, Engine, Work};
 
@@ -45,7 +46,7 @@ pub(crate) struct Lifecycle<'a, R> {
 
 impl<R: Regions> Lifecycle<'_, R> {
     /// Create: a new version, answered once it is `CREATED`.
-    pub(crate) async fn create(&self, request_id: &str, properties: &Value) -> Result<Done, LifecycleError> {
+    pub(crate) async fn create(&self, request_id: &str, properties: &Value) -> Result<Done, Halt> {
         let props = ImageVersionProperties::parse(properties)?;
         let region = self.region_of(&props).await?;
         let wanted = Wanted {
@@ -70,7 +71,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         physical_id: &str,
         properties: &Value,
         old_properties: &Value,
-    ) -> Result<Done, LifecycleError> {
+    ) -> Result<Done, Halt> {
         let props = ImageVersionProperties::parse(properties)?;
         // Old properties were accepted once; if they no longer parse, the
         // version held alone decides.
@@ -80,10 +81,10 @@ impl<R: Regions> Lifecycle<'_, R> {
             && wanted != held.version
             && Some(wanted) != old.as_ref().and_then(ImageVersionProperties::existing_version)
         {
-            return Err(LifecycleError::ExistingVersionChanged {
+            return Err(Halt::Failed(LifecycleError::ExistingVersionChanged {
                 wanted,
                 held: held.version,
-            });
+            }));
         }
         let region = self.region_of(&props).await?;
         let wanted = Wanted {
@@ -117,7 +118,7 @@ impl<R: Regions> Lifecycle<'_, R> {
     /// A new version for an Update. If it fails, the FAILED answer keeps the
     /// old id, and the answering side deletes the new one
     /// (`Engine::discard_replacement`): nothing else would.
-    async fn replace(&self, wanted: Wanted<'_>) -> Result<Done, LifecycleError> {
+    async fn replace(&self, wanted: Wanted<'_>) -> Result<Done, Halt> {
         self.create_version(wanted).await
     }
 
@@ -133,7 +134,7 @@ impl<R: Regions> Lifecycle<'_, R> {
     /// which of them another version holds changes once the first try went
     /// out, and a token re-sent with other parameters is refused. The aliases
     /// follow once the version is `CREATED`, as an in-place update does.
-    async fn create_version(&self, wanted: Wanted<'_>) -> Result<Done, LifecycleError> {
+    async fn create_version(&self, wanted: Wanted<'_>) -> Result<Done, Halt> {
         let Wanted {
             request_id,
             props,
@@ -154,7 +155,7 @@ impl<R: Regions> Lifecycle<'_, R> {
             })?;
         self.progress.update(|p| p.version_arn = Some(arn.clone()));
         let version = ImageVersionArn::parse(&arn)
-            .ok_or_else(|| LifecycleError::UnexpectedArn { arn: arn.clone() })?
+            .ok_or_else(|| Halt::Failed(LifecycleError::UnexpectedArn { arn: arn.clone() }))?
             .version;
         info!(version_arn = %arn, "version requested, waiting for CREATED");
         let state = self.wait_created(&api, image, version, &arn).await?;
@@ -165,7 +166,7 @@ impl<R: Regions> Lifecycle<'_, R> {
 
     /// The version held, brought to the properties; a new version instead
     /// when it is of another `BaseImage`, gone or unusable.
-    async fn update_in_place(&self, wanted: Wanted<'_>, arn: &ImageVersionArn) -> Result<Done, LifecycleError> {
+    async fn update_in_place(&self, wanted: Wanted<'_>, arn: &ImageVersionArn) -> Result<Done, Halt> {
         let Wanted { props, region, .. } = wanted;
         let api = self.regions.api(region).await;
         let image = props.image_name();
@@ -209,7 +210,7 @@ impl<R: Regions> Lifecycle<'_, R> {
         api: &R::Api,
         props: &ImageVersionProperties,
         state: &VersionState,
-    ) -> Result<(), LifecycleError> {
+    ) -> Result<(), Halt> {
         let mut tries = 1;
         loop {
             match self.converge_once(api, props, state).await {
@@ -217,7 +218,7 @@ impl<R: Regions> Lifecycle<'_, R> {
                     info!(error = %e, "an alias change was refused as out of date: reading the aliases again");
                     tries += 1;
                 }
-                done => return done.map_err(LifecycleError::from),
+                done => return done.map_err(Halt::from),
             }
         }
     }
@@ -286,28 +287,30 @@ impl<R: Regions> Lifecycle<'_, R> {
         image: &str,
         version: i32,
         arn: &str,
-    ) -> Result<VersionState, LifecycleError> {
+    ) -> Result<VersionState, Halt> {
         self.progress.update(|p| p.waiting_for = Some(Waiting::Created));
         self.poll(move || async move {
             match api.describe(image, version).await {
                 Ok(state) => match state.status {
                     VersionStatus::Created => Some(Ok(state)),
-                    VersionStatus::CreateFailed => Some(Err(LifecycleError::CreateFailed {
+                    VersionStatus::CreateFailed => Some(Err(Halt::Failed(LifecycleError::CreateFailed {
                         arn: arn.to_owned(),
                         reason: state
                             .failure_reason
                             .unwrap_or_else(|| "no FailureReason given".to_owned()),
-                    })),
-                    VersionStatus::Deleting | VersionStatus::DeleteFailed => Some(Err(LifecycleError::Disappeared {
-                        arn: arn.to_owned(),
-                        status: state.status.to_string(),
-                    })),
+                    }))),
+                    VersionStatus::Deleting | VersionStatus::DeleteFailed => {
+                        Some(Err(Halt::Failed(LifecycleError::Disappeared {
+                            arn: arn.to_owned(),
+                            status: state.status.to_string(),
+                        })))
+                    }
                     VersionStatus::Creating | VersionStatus::Other(_) => None,
                 },
-                Err(e) if e.kind == ErrorKind::NotFound => Some(Err(LifecycleError::Disappeared {
+                Err(e) if e.kind == ErrorKind::NotFound => Some(Err(Halt::Failed(LifecycleError::Disappeared {
                     arn: arn.to_owned(),
                     status: "gone".to_owned(),
-                })),
+                }))),
                 Err(e) if e.is_retryable() => {
                     self.progress.update(|p| p.last_error = Some(e.to_string()));
                     None

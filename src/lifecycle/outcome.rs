@@ -88,24 +88,47 @@ pub(crate) enum LifecycleError {
          (a new logical id); to keep this one, restore or remove ExistingVersion"
     )]
     ExistingVersionChanged { wanted: i32, held: i32 },
-    /// Not a failure: a step without waits stopped where it would wait.
-    #[error("still waiting for {0}")]
-    Pending(String),
     #[error("SageMaker returned {arn:?}, which is not an image version ARN")]
     UnexpectedArn { arn: String },
     #[error(transparent)]
     Api(#[from] ApiError),
 }
 
-impl LifecycleError {
-    /// Whether another step may still succeed: the lifecycle stopped where
-    /// it would have waited, or on an answer worth retrying.
-    pub(crate) fn is_pending(&self) -> bool {
-        match self {
-            LifecycleError::Pending(_) => true,
-            LifecycleError::Api(e) => e.is_retryable(),
-            _ => false,
+/// Why a run of the lifecycle stopped short of [`Done`].
+#[derive(Debug)]
+pub(crate) enum Halt {
+    /// The request FAILS with this.
+    Failed(LifecycleError),
+    /// Not done yet, and nothing failed: one step at a time, the lifecycle
+    /// stopped where it would have waited, or on a call worth trying again
+    /// (a waiting lifecycle retries those itself); the next step goes on.
+    Pending,
+}
+
+impl From<LifecycleError> for Halt {
+    fn from(error: LifecycleError) -> Self {
+        match error {
+            LifecycleError::Api(e) if e.is_retryable() => Halt::Pending,
+            e => Halt::Failed(e),
         }
+    }
+}
+
+impl From<ApiError> for Halt {
+    fn from(error: ApiError) -> Self {
+        LifecycleError::from(error).into()
+    }
+}
+
+impl From<InvalidProperties> for Halt {
+    fn from(error: InvalidProperties) -> Self {
+        Halt::Failed(error.into())
+    }
+}
+
+impl From<NoRegion> for Halt {
+    fn from(error: NoRegion) -> Self {
+        Halt::Failed(error.into())
     }
 }
 

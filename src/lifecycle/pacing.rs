@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use tracing::warn;
 
-use super::{Lifecycle, LifecycleError};
+use super::{Halt, Lifecycle};
 use crate::sagemaker::{ApiError, ErrorKind, Regions};
 
 /// How often to ask SageMaker, and how long to back off.
@@ -150,13 +150,13 @@ impl Progress {
 
 impl<R: Regions> Lifecycle<'_, R> {
     /// Calls `check` on the poll schedule until it has an answer.
-    pub(super) async fn poll<T, F, Fut>(&self, mut check: F) -> Result<T, LifecycleError>
+    pub(super) async fn poll<T, F, Fut>(&self, mut check: F) -> Result<T, Halt>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Option<Result<T, LifecycleError>>>,
+        Fut: Future<Output = Option<Result<T, Halt>>>,
     {
         if !self.pacing.waits {
-            return check().await.unwrap_or_else(|| Err(self.pending()));
+            return check().await.unwrap_or(Err(Halt::Pending));
         }
         loop {
             if let Some(outcome) = check().await {
@@ -168,22 +168,16 @@ impl<R: Regions> Lifecycle<'_, R> {
 
     /// [`Self::poll`] when the state was just read: the first check comes a
     /// poll interval later, or one step at a time, in the next step.
-    pub(super) async fn poll_after_a_pause<T, F, Fut>(&self, check: F) -> Result<T, LifecycleError>
+    pub(super) async fn poll_after_a_pause<T, F, Fut>(&self, check: F) -> Result<T, Halt>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Option<Result<T, LifecycleError>>>,
+        Fut: Future<Output = Option<Result<T, Halt>>>,
     {
         if !self.pacing.waits {
-            return Err(self.pending());
+            return Err(Halt::Pending);
         }
         tokio::time::sleep(self.pacing.poll_every).await;
         self.poll(check).await
-    }
-
-    /// Not done yet, one step at a time: what the request waits for.
-    fn pending(&self) -> LifecycleError {
-        let waiting = self.progress.snapshot().waiting_for;
-        LifecycleError::Pending(waiting.map(|w| w.to_string()).unwrap_or_default())
     }
 
     /// Retries throttling, 5xx and `ResourceInUse` with jittered backoff.

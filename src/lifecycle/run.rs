@@ -6,12 +6,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::time::{Instant, sleep_until};
-use tracing::{Instrument, error, info, warn};
+use tracing::{Instrument, error};
 
-use super::delete::Discarded;
-use super::{Done, Lifecycle, LifecycleError, Pacing, Progress, ProgressState, client_token, new_version};
-use crate::properties::ImageVersionProperties;
-use crate::sagemaker::{ImageVersionArn, ImageVersions, Regions};
+use super::{Done, Halt, Lifecycle, LifecycleError, Pacing, Progress};
+use crate::sagemaker::Regions;
 
 /// What one request asks for, however it arrived.
 #[derive(Debug, Clone)]
@@ -33,14 +31,6 @@ pub(crate) enum Work {
 }
 
 impl Work {
-    /// The request's id; a Delete creates nothing and goes by its physical id.
-    pub(crate) fn request_id(&self) -> &str {
-        match self {
-            Work::Create { request_id, .. } | Work::Update { request_id, .. } => request_id,
-            Work::Delete { physical_id, .. } => physical_id,
-        }
-    }
-
     /// The id the request arrived with; a Create has none.
     pub(crate) fn physical_id(&self) -> Option<&str> {
         match self {
@@ -62,6 +52,8 @@ impl Work {
 #[derive(Debug)]
 pub(crate) enum Ended {
     Done(Done),
+    /// One step at a time: not done yet, nothing failed.
+    Pending,
     Failed(LifecycleError),
     Panicked(String),
     /// The deadline came first; the progress says how far it got.
@@ -90,7 +82,8 @@ impl<R: Regions + 'static> Engine<R> {
         };
         match joined {
             Ok(Ok(done)) => Ended::Done(done),
-            Ok(Err(e)) => Ended::Failed(e),
+            Ok(Err(Halt::Pending)) => Ended::Pending,
+            Ok(Err(Halt::Failed(e))) => Ended::Failed(e),
             Err(join_error) => {
                 let detail = match join_error.try_into_panic() {
                     Ok(panic) => panic
@@ -106,96 +99,7 @@ impl<R: Regions + 'static> Engine<R> {
         }
     }
 
-    /// The version `work` made, for its FAILED answer: the one the progress
-    /// names, or, when a `CreateImageVersion` went out and no answer was read
-    /// (time ran out while it was in flight), the one the same token and
-    /// parameters give back, asked before `until`. `None`: it made none.
-    pub(crate) async fn made_version(
-        self: &Arc<Self>,
-        work: &Work,
-        progress: &ProgressState,
-        until: Instant,
-    ) -> Option<String> {
-        let kept = work.physical_id();
-        if let Some(made) = progress.version_arn.as_deref().filter(|made| Some(*made) != kept) {
-            return Some(made.to_owned());
-        }
-        let (Work::Create { request_id, properties }
-        | Work::Update {
-            request_id, properties, ..
-        }) = work
-        else {
-            return None;
-        };
-        if !progress.create_sent {
-            return None;
-        }
-        let props = ImageVersionProperties::parse(properties).ok()?;
-        let token = client_token(request_id);
-        let engine = self.clone();
-        // In a task of its own, as the lifecycle runs: a panic here must not
-        // keep the FAILED answer from going out.
-        let asked = tokio::spawn(
-            async move {
-                let region = match props.region() {
-                    Some(region) => region.to_owned(),
-                    None => engine.regions.default_region().await.ok()?,
-                };
-                let api = engine.regions.api(&region).await;
-                match api.create(&new_version(&props, &token)).await {
-                    Ok(arn) => Some(arn),
-                    Err(e) => {
-                        warn!(error = %e, "a CreateImageVersion was cut short, and asking again under its token failed");
-                        None
-                    }
-                }
-            }
-            .in_current_span(),
-        );
-        let arn = match tokio::time::timeout_at(until, asked).await {
-            Ok(Ok(arn)) => arn?,
-            Ok(Err(_)) | Err(_) => {
-                warn!("a CreateImageVersion was cut short, and asking again under its token gave no answer");
-                return None;
-            }
-        };
-        info!(version_arn = %arn, "the version of a CreateImageVersion cut short, asked again under its token");
-        Some(arn)
-    }
-
-    /// A FAILED Update keeps the resource's id: a new version it made (a
-    /// replacement's) would be left behind, so it is deleted here, as far as
-    /// SageMaker lets us before `until`, unless another delivery of the
-    /// request may answer with it (it is `CREATED` from the template). The
-    /// Reason's note on it; `None` when the request made none.
-    pub(crate) async fn discard_replacement(&self, made: &str, properties: &Value, until: Instant) -> Option<String> {
-        let parsed = ImageVersionArn::parse(made)?;
-        let props = ImageVersionProperties::parse(properties).ok();
-        let image = parsed.image_name_for(props.as_ref().map(ImageVersionProperties::image_name));
-        let progress = Progress::default();
-        let lifecycle = Lifecycle {
-            regions: &self.regions,
-            pacing: &self.pacing,
-            progress: &progress,
-            retries_until: None,
-        };
-        let discard = lifecycle.discard(&parsed, image, props.as_ref().map(ImageVersionProperties::base_image));
-        let discarded = tokio::time::timeout_at(until, discard)
-            .await
-            .unwrap_or(Discarded::Refused);
-        Some(match discarded {
-            Discarded::Deleting => format!("the new version {made} is being deleted"),
-            Discarded::Answerable => format!(
-                "the new version {made} is CREATED from the template and left in place: another delivery of \
-                 this request may answer with it"
-            ),
-            Discarded::Refused => {
-                format!("the new version {made} is not the resource's: delete it once it leaves CREATING")
-            }
-        })
-    }
-
-    async fn lifecycle(&self, work: Work, progress: &Progress, until: Instant) -> Result<Done, LifecycleError> {
+    async fn lifecycle(&self, work: Work, progress: &Progress, until: Instant) -> Result<Done, Halt> {
         let lifecycle = Lifecycle {
             regions: &self.regions,
             pacing: &self.pacing,

@@ -41,12 +41,24 @@ async fn run_with<T>(fake: &Fake, progress: &Progress, work: impl AsyncFnOnce(&L
     .await
 }
 
+/// A waiting lifecycle never stops pending: it ends done or failed.
+fn failed(halt: Halt) -> LifecycleError {
+    match halt {
+        Halt::Failed(e) => e,
+        Halt::Pending => panic!("a waiting lifecycle stopped pending"),
+    }
+}
+
 async fn create(fake: &Fake, properties: Value) -> Result<Done, LifecycleError> {
-    run(fake, async |l| l.create("req-1", &properties).await).await
+    run(fake, async |l| l.create("req-1", &properties).await)
+        .await
+        .map_err(failed)
 }
 
 async fn update(fake: &Fake, physical_id: &str, new: Value, old: Value) -> Result<Done, LifecycleError> {
-    run(fake, async |l| l.update("req-2", physical_id, &new, &old).await).await
+    run(fake, async |l| l.update("req-2", physical_id, &new, &old).await)
+        .await
+        .map_err(failed)
 }
 
 #[tokio::test(start_paused = true)]
@@ -222,119 +234,6 @@ async fn update_of_a_vanished_version_creates_it_again() {
         .await
         .unwrap();
     assert_eq!(done.physical_resource_id, arn(2));
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_failed_replacement_fails_the_update_and_its_answer_deletes_the_new_version_only() {
-    let fake = Fake::default().with_version(1, &[]);
-    fake.state().creations_fail = true;
-    let engine = std::sync::Arc::new(Engine {
-        regions: fake.clone(),
-        pacing: Pacing::default(),
-    });
-    let properties = props(json!({"BaseImage": "repo:2"}));
-    let work = Work::Update {
-        request_id: "req-2".to_owned(),
-        physical_id: arn(1),
-        properties: properties.clone(),
-        old_properties: props(json!({})),
-    };
-    let work_copy = work.clone();
-    let progress = Progress::default();
-    let until = tokio::time::Instant::now() + Duration::from_secs(60);
-    let ended = engine.run(work, &progress, until).await;
-    assert!(
-        matches!(ended, Ended::Failed(LifecycleError::CreateFailed { .. })),
-        "{ended:?}"
-    );
-    let made = engine.made_version(&work_copy, &progress.snapshot(), until).await;
-    assert_eq!(made, Some(arn(2)));
-    let note = engine.discard_replacement(&arn(2), &properties, until).await;
-    assert_eq!(note, Some(format!("the new version {} is being deleted", arn(2))));
-    assert!(
-        fake.calls().contains(&"DeleteImageVersion(2)".to_owned()),
-        "{:?}",
-        fake.calls()
-    );
-    assert!(!fake.calls().contains(&"DeleteImageVersion(1)".to_owned()));
-}
-
-#[tokio::test(start_paused = true)]
-async fn the_version_a_failed_update_keeps_is_not_one_it_made() {
-    let fake = Fake::default().with_version(1, &[]);
-    let engine = engine(&fake);
-    let progress = ProgressState {
-        version_arn: Some(arn(1)),
-        ..ProgressState::default()
-    };
-    let work = update_work(props(json!({"ReleaseNotes": "x"})));
-    let until = tokio::time::Instant::now() + Duration::from_secs(60);
-    assert_eq!(engine.made_version(&work, &progress, until).await, None);
-    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_create_cut_short_in_flight_is_named_by_asking_again_under_its_token() {
-    let fake = Fake::default().with_version(1, &[]);
-    let engine = engine(&fake);
-    let properties = props(json!({"BaseImage": "repo:2"}));
-    // The first try went through, its answer was lost.
-    let sent = Lifecycle {
-        regions: &fake,
-        pacing: &Pacing::default(),
-        progress: &Progress::default(),
-        retries_until: None,
-    };
-    let token = client_token("req-2");
-    let parsed = crate::properties::ImageVersionProperties::parse(&properties).unwrap();
-    sent.regions
-        .api("us-east-1")
-        .await
-        .create(&new_version(&parsed, &token))
-        .await
-        .unwrap();
-    let progress = ProgressState {
-        version_arn: Some(arn(1)),
-        create_sent: true,
-        ..ProgressState::default()
-    };
-    let until = tokio::time::Instant::now() + Duration::from_secs(60);
-    let made = engine.made_version(&update_work(properties), &progress, until).await;
-    assert_eq!(made, Some(arn(2)));
-    assert_eq!(fake.state().versions.len(), 2, "the same token made no third version");
-}
-
-#[tokio::test(start_paused = true)]
-async fn a_created_version_from_the_template_is_not_discarded() {
-    let fake = Fake::default().with_version(1, &[]).with_version(2, &[]);
-    let engine = engine(&fake);
-    let until = tokio::time::Instant::now() + Duration::from_secs(60);
-    let note = engine
-        .discard_replacement(&arn(2), &props(json!({})), until)
-        .await
-        .unwrap();
-    assert!(note.contains("left in place"), "{note}");
-    assert!(
-        !fake.writes().iter().any(|w| w.starts_with("DeleteImageVersion")),
-        "{:?}",
-        fake.writes()
-    );
-}
-
-fn engine(fake: &Fake) -> std::sync::Arc<Engine<Fake>> {
-    std::sync::Arc::new(Engine {
-        regions: fake.clone(),
-        pacing: Pacing::default(),
-    })
-}
-
-fn update_work(properties: Value) -> Work {
-    Work::Update {
-        request_id: "req-2".to_owned(),
-        physical_id: arn(1),
-        properties,
-        old_properties: props(json!({})),
-    }
 }
 
 #[test]
