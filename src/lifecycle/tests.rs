@@ -323,6 +323,26 @@ async fn an_existing_version_still_creating_is_waited_for() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn one_step_at_a_time_an_existing_version_still_creating_is_pending_not_refused() {
+    let fake = Fake::default().with_version(1, &[]);
+    {
+        let mut s = fake.state();
+        let v = s.versions.get_mut(&1).unwrap();
+        v.status = VersionStatus::Creating;
+        v.polls_left = 3;
+    }
+    let (pacing, progress) = (Pacing::one_step(), Progress::default());
+    let lifecycle = Lifecycle {
+        regions: &fake,
+        pacing: &pacing,
+        progress: &progress,
+        retries_until: None,
+    };
+    let step = lifecycle.create("req-1", &props(json!({"ExistingVersion": "1"}))).await;
+    assert!(matches!(step, Err(Halt::Pending)), "{step:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_existing_version_that_failed_is_refused() {
     let fake = Fake::default().with_version(1, &[]);
     fake.state().versions.get_mut(&1).unwrap().status = VersionStatus::CreateFailed;
