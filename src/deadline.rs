@@ -33,6 +33,12 @@ impl Budget {
         self.work_until + (self.answer_until - self.work_until) / 2
     }
 
+    /// With hand-offs on, the answer's PUT stops here, a quarter of the
+    /// reserve before its own end: time to hand an undelivered answer on.
+    pub(crate) fn hand_on_until(&self) -> Instant {
+        self.answer_until - (self.answer_until - self.last_call_until()) / 2
+    }
+
     /// From the runtime's `Lambda-Runtime-Deadline-Ms` (epoch milliseconds).
     pub(crate) fn from_deadline_ms(deadline_ms: u64) -> Self {
         let deadline = epoch_ms::at(deadline_ms);

@@ -12,11 +12,11 @@ use tracing::{Instrument, error, info, warn};
 
 use crate::aws::AwsConfig;
 use crate::cloudformation::event;
-use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, Status};
+use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, SendError, Status};
 use crate::conclusion::{Conclusion, Ending, Names, RanOut, Request, kept_id};
 use crate::deadline::Budget;
 use crate::handoff::{Chain, HandOff};
-use crate::lifecycle::{Ended, Engine, Pacing, Work};
+use crate::lifecycle::{Ended, Engine, Pacing, ProgressState, Work};
 use crate::sagemaker::Regions;
 use crate::sagemaker::sdk::SdkRegions;
 
@@ -76,34 +76,62 @@ impl<R: Regions + 'static> Handler<R> {
                 return;
             }
         };
-        let answer = match payload.and_then(|payload| Ok((event::parse(&payload, &envelope)?, payload))) {
-            Ok((work, event)) => match self.run(work, &event, &envelope, budget, function_arn).await {
-                Some(answer) => answer,
-                None => return,
-            },
+        let now = SystemTime::now();
+        let (answer, request) = match payload.and_then(|payload| Ok((event::parse(&payload, &envelope)?, payload))) {
+            Ok((work, event)) => {
+                let chain = Chain::of(&event, now);
+                let answer = match &chain.answer {
+                    Some(body) => {
+                        info!(
+                            hand_offs = chain.hand_offs,
+                            "sending the answer an earlier invocation could not deliver"
+                        );
+                        body.clone().into_bytes()
+                    }
+                    None => match self.run(work, &event, &chain, &envelope, budget, function_arn).await {
+                        Some(answer) => match body(&answer) {
+                            Some(body) => body,
+                            None => return,
+                        },
+                        None => return,
+                    },
+                };
+                (answer, Some((chain, event)))
+            }
             Err(e) => {
                 let id = kept_id(&envelope.request_id, envelope.physical_resource_id.as_deref());
-                Answer::failed(&envelope, id, e.to_string())
+                match body(&Answer::failed(&envelope, id, e.to_string())) {
+                    Some(body) => (body, None),
+                    None => return,
+                }
             }
         };
-        match answer.status {
-            Status::Success => info!(physical_resource_id = %answer.physical_resource_id, "SUCCESS"),
-            Status::Failed => warn!(
-                physical_resource_id = %answer.physical_resource_id,
-                reason = answer.reason.as_deref().unwrap_or_default(),
-                "FAILED"
-            ),
-        }
-        let body = match answer.body() {
-            Ok(body) => body,
-            Err(e) => {
-                error!(error = %e, "this event cannot be answered");
-                return;
+        // An answer whose PUT keeps failing goes on to a new invocation, as
+        // a wait does, while the chain has time: left here, it is lost.
+        let hand_on = match (&self.hand_off, request) {
+            (Some(hand_off), Some((chain, event))) if chain.can_hand_off() && !chain.time_left(now).is_zero() => {
+                Some((hand_off, chain, event))
             }
+            _ => None,
         };
-        match self.sender.send(&url, body, budget.answer_until).await {
-            Ok(status) => info!(status, url = %url.redacted(), "answer delivered"),
-            Err(e) => error!(error = %e, "answer not delivered"),
+        let put_until = match hand_on {
+            Some(_) => budget.hand_on_until(),
+            None => budget.answer_until,
+        };
+        let error = match self.sender.send(&url, answer.clone(), put_until).await {
+            Ok(status) => return info!(status, url = %url.redacted(), "answer delivered"),
+            Err(e) => e,
+        };
+        match (hand_on, &error) {
+            (Some((hand_off, chain, event)), SendError::GaveUp { .. }) => {
+                let next = chain.next_event(&event, &ProgressState::default(), Some(&answer));
+                match tokio::time::timeout_at(budget.answer_until, hand_off.invoke(function_arn, next)).await {
+                    Ok(Ok(())) => warn!(error = %error, "answer not delivered: handed on to a new invocation"),
+                    Ok(Err(e)) => error!(error = %error, hand_off = %e, "answer not delivered, nor handed on"),
+                    Err(_) => error!(error = %error, "answer not delivered, nor handed on in time"),
+                }
+            }
+            _ => error!(error = %error, "answer not delivered"),
         }
     }
 
@@ -112,13 +140,12 @@ impl<R: Regions + 'static> Handler<R> {
         &self,
         work: Work,
         event: &Value,
+        chain: &Chain,
         envelope: &Envelope,
         budget: Budget,
         function_arn: &str,
     ) -> Option<Answer> {
-        let now = SystemTime::now();
-        let chain = Chain::of(event, now);
-        let answer_by = Instant::now() + chain.time_left(now);
+        let answer_by = Instant::now() + chain.time_left(SystemTime::now());
         let until = budget.work_until.min(answer_by);
         if chain.hand_offs > 0 {
             info!(
@@ -139,7 +166,7 @@ impl<R: Regions + 'static> Handler<R> {
         let ending = match (ended, &self.hand_off) {
             (Ended::OutOfTime, Some(hand_off)) if matches!(ran_out, RanOut::Function(_)) && chain.can_hand_off() => {
                 let state = progress.snapshot();
-                let next = chain.next_event(event, &state);
+                let next = chain.next_event(event, &state, None);
                 let invoked = tokio::time::timeout_at(budget.last_call_until(), hand_off.invoke(function_arn, next));
                 match invoked.await {
                     Ok(Ok(())) => {
@@ -170,6 +197,23 @@ impl<R: Regions + 'static> Handler<R> {
             } => Answer::failed(envelope, physical_resource_id, reason.to_string()),
         })
     }
+}
+
+/// The answer's body, logged; `None` when no body CloudFormation takes can
+/// be made of it.
+fn body(answer: &Answer) -> Option<Vec<u8>> {
+    match answer.status {
+        Status::Success => info!(physical_resource_id = %answer.physical_resource_id, "SUCCESS"),
+        Status::Failed => warn!(
+            physical_resource_id = %answer.physical_resource_id,
+            reason = answer.reason.as_deref().unwrap_or_default(),
+            "FAILED"
+        ),
+    }
+    answer
+        .body()
+        .inspect_err(|e| error!(error = %e, "this event cannot be answered"))
+        .ok()
 }
 
 #[cfg(test)]

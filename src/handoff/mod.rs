@@ -48,6 +48,10 @@ struct Record {
     /// named the version, the last link asks for it again under the token.
     #[serde(default)]
     create_sent: bool,
+    /// The answer's body, when its PUT failed: the next link sends it again
+    /// instead of running the request again.
+    #[serde(default)]
+    answer: Option<String>,
 }
 
 /// A request's life across invocations.
@@ -61,6 +65,8 @@ pub(crate) struct Chain {
     /// The image an earlier link found busy, and when to try again.
     busy: Option<Busy>,
     create_sent: bool,
+    /// The answer an earlier link could not deliver.
+    pub(crate) answer: Option<String>,
 }
 
 impl Chain {
@@ -74,6 +80,7 @@ impl Chain {
             service_timeout: service_timeout(event),
             busy: record.as_ref().and_then(|r| r.busy.clone()),
             create_sent: record.as_ref().is_some_and(|r| r.create_sent),
+            answer: record.as_ref().and_then(|r| r.answer.clone()),
             version_arn: record.and_then(|r| r.version_arn),
         }
     }
@@ -100,8 +107,9 @@ impl Chain {
         self.hand_offs < MAX_HAND_OFFS
     }
 
-    /// The event for the next link: `event` with the record of this one.
-    pub(crate) fn next_event(&self, event: &Value, progress: &ProgressState) -> Vec<u8> {
+    /// The event for the next link: `event` with the record of this one,
+    /// and the answer for it to send when this one could not.
+    pub(crate) fn next_event(&self, event: &Value, progress: &ProgressState, answer: Option<&[u8]>) -> Vec<u8> {
         let record = Record {
             first_received: self.first_received,
             hand_offs: self.hand_offs + 1,
@@ -109,6 +117,7 @@ impl Chain {
             waiting_for: progress.waiting_for.as_ref().map(ToString::to_string),
             busy: progress.busy.clone(),
             create_sent: progress.create_sent,
+            answer: answer.map(|body| String::from_utf8_lossy(body).into_owned()),
         };
         let mut next = event.clone();
         next[RECORD] = serde_json::to_value(record).expect("a plain struct");
@@ -165,7 +174,7 @@ mod tests {
             version_arn: Some("arn:aws:sagemaker:us-east-1:1:image-version/i/3".into()),
             ..ProgressState::default()
         };
-        let next: Value = serde_json::from_slice(&chain.next_event(&event(json!("300")), &progress)).unwrap();
+        let next: Value = serde_json::from_slice(&chain.next_event(&event(json!("300")), &progress, None)).unwrap();
         let resumed = Chain::of(&next, SystemTime::now());
         assert_eq!(resumed.hand_offs, 1);
         assert_eq!(resumed.progress().snapshot().version_arn, progress.version_arn);
@@ -189,7 +198,7 @@ mod tests {
             ..ProgressState::default()
         };
         let chain = Chain::of(&event(json!("300")), SystemTime::now());
-        let next: Value = serde_json::from_slice(&chain.next_event(&event(json!("300")), &progress)).unwrap();
+        let next: Value = serde_json::from_slice(&chain.next_event(&event(json!("300")), &progress, None)).unwrap();
         assert_eq!(
             Chain::of(&next, SystemTime::now()).progress().snapshot().busy,
             Some(busy)

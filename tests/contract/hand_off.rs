@@ -223,3 +223,23 @@ async fn a_call_in_flight_at_the_deadline_is_handed_on_and_the_request_succeeds(
     assert_eq!(h.sagemaker.versions(IMAGE).len(), 1, "no second version");
     assert_eq!(h.sagemaker.version(IMAGE, 1).unwrap().aliases, vec!["stable"]);
 }
+
+/// An answer whose PUT keeps failing is handed on with the record, and the
+/// next invocation sends it without running the request again.
+#[tokio::test]
+async fn an_answer_whose_put_keeps_failing_is_handed_on_and_sent_by_the_next_invocation() {
+    let h = harness().await;
+    h.sagemaker
+        .set_delays(Duration::from_millis(200), Duration::from_millis(200));
+    h.receiver.fail_next(6, 503);
+    let answer = h.invoke_timed(&h.create_event(props())).await;
+    answer.assert_success();
+    assert_eq!(answer.physical_id(), version_arn(1));
+    assert!(h.hand_offs() >= 1, "{} hand-offs", h.hand_offs());
+    assert_eq!(h.sagemaker.count("CreateImageVersion"), 1, "the request ran once");
+    assert!(
+        h.function
+            .logs()
+            .contains("sending the answer an earlier invocation could not deliver")
+    );
+}
