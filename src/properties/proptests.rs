@@ -1,9 +1,9 @@
 //! Property-based tests of property parsing: `ImageVersionProperties::parse`.
 //!
 //! An independent oracle on purpose: the names, enum values and patterns
-//! below are written again from the contract's table
-//! (`shared/spec/resource-contract.md`), not taken from `table.rs`, so that a
-//! wrong row there is caught rather than copied.
+//! below are written again from the README's Properties table (the
+//! contract its users read) and SageMaker's service model, not taken from
+//! `table.rs`, so that a wrong row there is caught rather than copied.
 //!
 //! - arbitrary JSON never panics, and every error names a property;
 //! - every value generated from the contract's patterns is accepted, as a
