@@ -58,7 +58,7 @@ if ((${#templates[@]} == 0)); then
   echo "cdk-check: cdk synth wrote no template to ${APP}/cdk.out" >&2
   exit 1
 fi
-"${ROOT}/.venv/bin/cfn-lint" --ignore-checks W3005 -- "${templates[@]}"
+"${ROOT}/.venv/bin/cfn-lint" --ignore-checks W3005 --append-rules "${ROOT}/scripts/cfn-lint-rules" -- "${templates[@]}"
 
 # 4. Test the synthesized template.
 node --test test/
