@@ -127,7 +127,7 @@ impl<R: Regions + 'static> Engine<R> {
             (Names::Framework(id), _) => id.clone(),
         };
         let note = match made.filter(|made| Some(made) != named.as_ref()) {
-            Some(made) => self.discard_replacement(&made, request.work.properties(), until).await,
+            Some(made) => self.discard_replacement(&made, request.work.props(), until).await,
             None => None,
         };
         let reason = Reason {
@@ -151,17 +151,13 @@ impl<R: Regions + 'static> Engine<R> {
         if let Some(made) = progress.version_arn.as_deref().filter(|made| Some(*made) != kept) {
             return Some(made.to_owned());
         }
-        let (Work::Create { request_id, properties }
-        | Work::Update {
-            request_id, properties, ..
-        }) = work
-        else {
+        let (Work::Create { request_id, props } | Work::Update { request_id, props, .. }) = work else {
             return None;
         };
         if !progress.create_sent {
             return None;
         }
-        let props = ImageVersionProperties::parse(properties).ok()?;
+        let props = props.clone();
         let token = client_token(request_id);
         let engine = self.clone();
         // In a task of its own, as the lifecycle runs: a panic here must not
@@ -198,10 +194,14 @@ impl<R: Regions + 'static> Engine<R> {
     /// here, as far as SageMaker lets us before `until`, unless another
     /// delivery of the request may answer with it (it is `CREATED` from the
     /// template). The Reason's note on it.
-    async fn discard_replacement(&self, made: &str, properties: &serde_json::Value, until: Instant) -> Option<String> {
+    async fn discard_replacement(
+        &self,
+        made: &str,
+        props: Option<&ImageVersionProperties>,
+        until: Instant,
+    ) -> Option<String> {
         let parsed = ImageVersionArn::parse(made)?;
-        let props = ImageVersionProperties::parse(properties).ok();
-        let image = parsed.image_name_for(props.as_ref().map(ImageVersionProperties::image_name));
+        let image = parsed.image_name_for(props.map(ImageVersionProperties::image_name));
         let progress = Progress::default();
         let lifecycle = Lifecycle {
             regions: &self.regions,
@@ -209,7 +209,7 @@ impl<R: Regions + 'static> Engine<R> {
             progress: &progress,
             retries_until: None,
         };
-        let discard = lifecycle.discard(&parsed, image, props.as_ref().map(ImageVersionProperties::base_image));
+        let discard = lifecycle.discard(&parsed, image, props.map(ImageVersionProperties::base_image));
         let discarded = tokio::time::timeout_at(until, discard)
             .await
             .unwrap_or(Discarded::Refused);

@@ -14,6 +14,7 @@ use crate::aws::AwsConfig;
 use crate::cloudformation::event;
 use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, SendError, Status};
 use crate::conclusion::{Conclusion, Ending, Names, RanOut, Request, kept_id};
+use crate::config::{Config, ConfigError};
 use crate::deadline::Budget;
 use crate::handoff::{Chain, HandOff};
 use crate::lifecycle::{Ended, Engine, Pacing, ProgressState, Work};
@@ -24,18 +25,24 @@ pub(crate) struct Handler<R> {
     engine: Arc<Engine<R>>,
     sender: ResponseSender,
     hand_off: Option<HandOff>,
+    /// A configuration the function cannot run with: every request is
+    /// answered FAILED with it.
+    refusal: Option<ConfigError>,
 }
 
 impl Handler<SdkRegions> {
     /// The handler as Lambda runs it: SageMaker and Lambda through the SDK's
-    /// default chain, answers as the environment allows.
-    pub(crate) fn from_env() -> Arc<Self> {
-        let config = AwsConfig::default();
-        Handler::new(
-            SdkRegions::new(config.clone()),
-            ResponseSender::from_env(),
-            HandOff::from_env(config),
-        )
+    /// default chain, answers as the configuration allows.
+    pub(crate) fn with(config: &Config, refusal: Option<ConfigError>) -> Arc<Self> {
+        let aws = AwsConfig::default();
+        let runtime_api = std::env::var("AWS_LAMBDA_RUNTIME_API").ok();
+        let mut handler = Handler::new(
+            SdkRegions::new(aws.clone()),
+            ResponseSender::new(config.allow_loopback_response_url, runtime_api),
+            config.hand_off.then(|| HandOff::new(aws)),
+        );
+        Arc::get_mut(&mut handler).expect("just made").refusal = refusal;
+        handler
     }
 }
 
@@ -48,6 +55,7 @@ impl<R: Regions + 'static> Handler<R> {
             }),
             sender,
             hand_off,
+            refusal: None,
         })
     }
 
@@ -76,36 +84,46 @@ impl<R: Regions + 'static> Handler<R> {
                 return;
             }
         };
+        if let Some(refusal) = &self.refusal {
+            let id = kept_id(&envelope.request_id, envelope.physical_resource_id.as_deref());
+            if let Some(body) = body(&Answer::failed(&envelope, id, refusal.to_string()))
+                && let Err(e) = self.sender.send(&url, body, budget.answer_until).await
+            {
+                error!(error = %e, "answer not delivered");
+            }
+            return;
+        }
         let now = SystemTime::now();
-        let (answer, request) = match payload.and_then(|payload| Ok((event::parse(&payload, &envelope)?, payload))) {
-            Ok((work, event)) => {
-                let chain = Chain::of(&event, now);
-                let answer = match &chain.answer {
-                    Some(body) => {
-                        info!(
-                            hand_offs = chain.hand_offs,
-                            "sending the answer an earlier invocation could not deliver"
-                        );
-                        body.clone().into_bytes()
-                    }
-                    None => match self.run(work, &event, &chain, &envelope, budget, function_arn).await {
-                        Some(answer) => match body(&answer) {
-                            Some(body) => body,
+        let (answer, request) =
+            match payload.and_then(|payload| Ok((event::parse(&payload, &envelope, None)?, payload))) {
+                Ok((work, event)) => {
+                    let chain = Chain::of(&event, now);
+                    let answer = match &chain.answer {
+                        Some(body) => {
+                            info!(
+                                hand_offs = chain.hand_offs,
+                                "sending the answer an earlier invocation could not deliver"
+                            );
+                            body.clone().into_bytes()
+                        }
+                        None => match self.run(work, &event, &chain, &envelope, budget, function_arn).await {
+                            Some(answer) => match body(&answer) {
+                                Some(body) => body,
+                                None => return,
+                            },
                             None => return,
                         },
-                        None => return,
-                    },
-                };
-                (answer, Some((chain, event)))
-            }
-            Err(e) => {
-                let id = kept_id(&envelope.request_id, envelope.physical_resource_id.as_deref());
-                match body(&Answer::failed(&envelope, id, e.to_string())) {
-                    Some(body) => (body, None),
-                    None => return,
+                    };
+                    (answer, Some((chain, event)))
                 }
-            }
-        };
+                Err(e) => {
+                    let id = kept_id(&envelope.request_id, envelope.physical_resource_id.as_deref());
+                    match body(&Answer::failed(&envelope, id, e.to_string())) {
+                        Some(body) => (body, None),
+                        None => return,
+                    }
+                }
+            };
         // An answer whose PUT keeps failing goes on to a new invocation, as
         // a wait does, while the chain has time: left here, it is lost.
         let hand_on = match (&self.hand_off, request) {

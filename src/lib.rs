@@ -19,6 +19,7 @@
 mod aws;
 mod cloudformation;
 mod conclusion;
+mod config;
 mod deadline;
 mod handler;
 mod handoff;
@@ -28,6 +29,7 @@ mod properties;
 mod provider;
 mod sagemaker;
 
+use config::{Config, Mode};
 pub use logging::init as init_logging;
 pub use properties::{CLOUDFORMATION_PROPERTIES, PROPERTIES};
 
@@ -36,29 +38,22 @@ pub use properties::{CLOUDFORMATION_PROPERTIES, PROPERTIES};
 /// as the `onEvent` and `isComplete` handler of CDK's Provider framework.
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::service_fn;
+    let (config, refusal) = Config::from_env();
+    if let Some(e) = &refusal {
+        tracing::error!(error = %e, "every request is answered FAILED until the configuration is fixed");
+    }
     // Each runtime future is boxed: two of them inline make a type too deep
     // for the compiler's layout query.
-    match std::env::var("PROVIDER_FRAMEWORK")
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-        .as_str()
-    {
-        "cdk" => {
-            let provider = provider::Provider::from_env();
+    match config.mode {
+        Mode::Provider => {
+            let provider = provider::Provider::with(&config, refusal);
             Box::pin(lambda_runtime::run(service_fn(move |event| {
                 provider.clone().handle(event)
             })))
             .await
         }
-        other => {
-            if !other.is_empty() {
-                // Starting anyway: a function that fails to start answers nothing.
-                tracing::error!(
-                    PROVIDER_FRAMEWORK = other,
-                    "unknown PROVIDER_FRAMEWORK (only cdk is known): serving CloudFormation directly"
-                );
-            }
-            let handler = handler::Handler::from_env();
+        Mode::Direct => {
+            let handler = handler::Handler::with(&config, refusal);
             Box::pin(lambda_runtime::run(service_fn(move |event| {
                 handler.clone().handle(event)
             })))

@@ -11,7 +11,6 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use aws_lambda_events::event::cloudformation::provider::CloudFormationCustomResourceRequest;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -20,6 +19,7 @@ use tracing::{Instrument, info, warn};
 
 use crate::cloudformation::event::{self, Envelope};
 use crate::conclusion::{Conclusion, Ending, Names, RanOut, Request, kept_id};
+use crate::config::{Config, ConfigError};
 use crate::deadline::Budget;
 use crate::lifecycle::{Done, Ended, Engine, LifecycleError, Pacing, Progress, Work};
 use crate::sagemaker::Regions;
@@ -43,18 +43,6 @@ struct Handover {
     started: Option<SystemTime>,
 }
 
-/// How long after `onEvent` an `isComplete` gives up (`PROVIDER_GIVE_UP_SECONDS`,
-/// which the construct sets a little under the framework's `totalTimeout`):
-/// then the request FAILS with a Reason, and a replacement's new version is
-/// deleted, before the framework's own timeout would answer for it and leave
-/// that version behind.
-fn give_up_after() -> Option<Duration> {
-    std::env::var("PROVIDER_GIVE_UP_SECONDS")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .map(Duration::from_secs)
-}
-
 /// Why the request FAILED: the framework sends this message to CloudFormation.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -71,12 +59,21 @@ impl From<Failed> for Diagnostic {
 
 pub(crate) struct Provider<R> {
     engine: Arc<Engine<R>>,
+    /// How long after `onEvent` an `isComplete` gives up
+    /// (`PROVIDER_GIVE_UP_SECONDS`, which the construct sets a little under
+    /// the framework's `totalTimeout`): then the request FAILS, and a
+    /// replacement's new version is deleted, before the framework's own
+    /// timeout would answer for it and leave that version behind.
     give_up_after: Option<Duration>,
+    /// A configuration the function cannot run with: every call fails with it.
+    refusal: Option<ConfigError>,
 }
 
 impl Provider<SdkRegions> {
-    pub(crate) fn from_env() -> Arc<Self> {
-        Provider::new(SdkRegions::new(crate::aws::AwsConfig::default()), give_up_after())
+    pub(crate) fn with(config: &Config, refusal: Option<ConfigError>) -> Arc<Self> {
+        let mut provider = Provider::new(SdkRegions::new(crate::aws::AwsConfig::default()), config.give_up_after);
+        Arc::get_mut(&mut provider).expect("just made").refusal = refusal;
+        provider
     }
 }
 
@@ -88,6 +85,7 @@ impl<R: Regions + 'static> Provider<R> {
                 pacing: Pacing::one_step(),
             }),
             give_up_after,
+            refusal: None,
         })
     }
 
@@ -107,6 +105,9 @@ impl<R: Regions + 'static> Provider<R> {
         envelope: Envelope,
         budget: Budget,
     ) -> Result<Value, Failed> {
+        if let Some(refusal) = &self.refusal {
+            return Err(Failed(refusal.to_string()));
+        }
         let value = value.map_err(|e| Failed(e.to_string()))?;
         event::check_request_type(&envelope).map_err(|e| Failed(e.to_string()))?;
         let handover = match value.get(HANDOVER) {
@@ -120,7 +121,7 @@ impl<R: Regions + 'static> Provider<R> {
             Some(h) => h.physical_resource_id.clone(),
             None => envelope.physical_resource_id.clone(),
         };
-        let work = work_of(value, original_id)?;
+        let work = event::parse(&value, &envelope, original_id).map_err(|e| Failed(e.to_string()))?;
         match handover {
             None => {
                 info!("onEvent");
@@ -230,33 +231,4 @@ impl<R: Regions + 'static> Provider<R> {
             Conclusion::Failure { reason, .. } => Err(Failed(reason.to_string())),
         }
     }
-}
-
-fn work_of(value: Value, original_id: Option<String>) -> Result<Work, Failed> {
-    let request: CloudFormationCustomResourceRequest<Value, Value> = serde_json::from_value(value).map_err(|e| {
-        Failed(format!(
-            "the event is not a CloudFormation custom resource request: {e}"
-        ))
-    })?;
-    Ok(match request {
-        CloudFormationCustomResourceRequest::Create(r) => Work::Create {
-            request_id: r.common.request_id,
-            properties: r.common.resource_properties,
-        },
-        CloudFormationCustomResourceRequest::Update(r) => Work::Update {
-            request_id: r.common.request_id,
-            physical_id: original_id.unwrap_or(r.physical_resource_id),
-            properties: r.common.resource_properties,
-            old_properties: r.old_resource_properties,
-        },
-        CloudFormationCustomResourceRequest::Delete(r) => Work::Delete {
-            physical_id: original_id.unwrap_or(r.physical_resource_id),
-            properties: r.common.resource_properties,
-        },
-        _ => {
-            return Err(Failed(
-                "unknown RequestType: expected Create, Update or Delete".to_owned(),
-            ));
-        }
-    })
 }

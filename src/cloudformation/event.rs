@@ -2,7 +2,6 @@
 //! leniently from raw JSON first, so that an event the typed parse rejects
 //! still gets its FAILED answer.
 
-use aws_lambda_events::event::cloudformation::CloudFormationCustomResourceRequest;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -10,6 +9,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::lifecycle::Work;
+use crate::properties::{self, ImageVersionProperties, InvalidProperties};
 
 /// What an answer needs, whatever else is wrong with the event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -112,9 +112,6 @@ fn without_lone_surrogates(raw: &str) -> String {
     out
 }
 
-/// The request CloudFormation sends a function it invokes directly.
-type Request = CloudFormationCustomResourceRequest<Value, Value>;
-
 /// The span every log line of one request carries: what it is and to what.
 pub(crate) fn span(envelope: &Envelope) -> tracing::Span {
     tracing::info_span!(
@@ -134,34 +131,65 @@ pub(crate) enum EventError {
     NoRequestType,
     #[error("the event is not a valid CloudFormation custom resource request: {0}")]
     Malformed(String),
+    #[error(transparent)]
+    Properties(#[from] InvalidProperties),
 }
 
-/// Stage two: the typed request, once the envelope has been taken.
-pub(crate) fn parse(event: &Value, envelope: &Envelope) -> Result<Work, EventError> {
-    check_request_type(envelope)?;
-    match Request::deserialize(event).map_err(|e| EventError::Malformed(e.to_string()))? {
-        Request::Create(r) => Ok(Work::Create {
-            request_id: r.request_id,
-            properties: r.resource_properties,
-        }),
-        Request::Update(r) => Ok(Work::Update {
-            request_id: r.request_id,
-            physical_id: r.physical_resource_id,
-            properties: r.resource_properties,
-            old_properties: r.old_resource_properties,
-        }),
-        Request::Delete(r) => Ok(Work::Delete {
-            physical_id: r.physical_resource_id,
-            properties: r.resource_properties,
-        }),
-        _ => Err(EventError::NoRequestType),
-    }
+/// What either mode's event holds past its envelope: CloudFormation's
+/// request and the Provider framework's differ only in fields not read here.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Fields {
+    request_id: String,
+    resource_properties: Value,
+    old_resource_properties: Option<Value>,
+    physical_resource_id: Option<String>,
+}
+
+/// Stage two, for both modes: the typed request, its properties checked.
+/// `original_id` stands in for the event's `PhysicalResourceId` (the input
+/// of `isComplete` carries the one `onEvent` answered).
+pub(crate) fn parse(event: &Value, envelope: &Envelope, original_id: Option<String>) -> Result<Work, EventError> {
+    let request_type = check_request_type(envelope)?;
+    let fields = Fields::deserialize(event).map_err(|e| EventError::Malformed(e.to_string()))?;
+    let missing = |field: &str| EventError::Malformed(format!("missing field `{field}`"));
+    let physical_id = original_id.or(fields.physical_resource_id);
+    Ok(match request_type {
+        RequestType::Create => Work::Create {
+            request_id: fields.request_id,
+            props: ImageVersionProperties::parse(&fields.resource_properties)?,
+        },
+        RequestType::Update => {
+            let old = fields
+                .old_resource_properties
+                .ok_or_else(|| missing("OldResourceProperties"))?;
+            Work::Update {
+                request_id: fields.request_id,
+                physical_id: physical_id.ok_or_else(|| missing("PhysicalResourceId"))?,
+                props: ImageVersionProperties::parse(&fields.resource_properties)?,
+                old: ImageVersionProperties::parse(&old).ok(),
+            }
+        }
+        RequestType::Delete => Work::Delete {
+            physical_id: physical_id.ok_or_else(|| missing("PhysicalResourceId"))?,
+            image_name: properties::image_name(&fields.resource_properties),
+        },
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestType {
+    Create,
+    Update,
+    Delete,
 }
 
 /// Create, Update or Delete: anything else is named in the Reason.
-pub(crate) fn check_request_type(envelope: &Envelope) -> Result<(), EventError> {
+pub(crate) fn check_request_type(envelope: &Envelope) -> Result<RequestType, EventError> {
     match envelope.request_type.as_deref() {
-        Some("Create" | "Update" | "Delete") => Ok(()),
+        Some("Create") => Ok(RequestType::Create),
+        Some("Update") => Ok(RequestType::Update),
+        Some("Delete") => Ok(RequestType::Delete),
         Some(other) => Err(EventError::UnknownRequestType(other.chars().take(64).collect())),
         None => Err(EventError::NoRequestType),
     }
@@ -181,7 +209,7 @@ mod tests {
             "RequestId": "r-1",
             "ResourceType": "Custom::SageMakerImageVersion",
             "LogicalResourceId": "Version",
-            "ResourceProperties": {"ServiceToken": "x", "ImageName": "img"}
+            "ResourceProperties": {"ServiceToken": "x", "ImageName": "img", "BaseImage": "repo:1"}
         })
     }
 
@@ -191,7 +219,7 @@ mod tests {
         event["SomethingNew"] = json!(1);
         let envelope = Envelope::from_value(&event);
         assert_eq!(envelope.request_id, "r-1");
-        assert!(matches!(parse(&event, &envelope), Ok(Work::Create { .. })));
+        assert!(matches!(parse(&event, &envelope, None), Ok(Work::Create { .. })));
     }
 
     #[test]
@@ -207,12 +235,35 @@ mod tests {
     }
 
     #[test]
+    fn invalid_properties_fail_the_parse_naming_the_property() {
+        let mut event = create();
+        event["ResourceProperties"]["Processor"] = json!("TPU");
+        let envelope = Envelope::from_value(&event);
+        let err = parse(&event, &envelope, None).unwrap_err();
+        assert!(matches!(err, EventError::Properties(_)), "{err:?}");
+        assert!(err.to_string().contains("property Processor"), "{err}");
+    }
+
+    #[test]
+    fn a_delete_reads_no_property_but_a_valid_image_name() {
+        let mut event = create();
+        event["RequestType"] = json!("Delete");
+        event["PhysicalResourceId"] = json!("arn:aws:sagemaker:us-east-1:1:image-version/img/1");
+        event["ResourceProperties"] = json!({"ImageName": "Img", "Processor": "TPU", "Typo": 1});
+        let envelope = Envelope::from_value(&event);
+        match parse(&event, &envelope, None) {
+            Ok(Work::Delete { image_name, .. }) => assert_eq!(image_name.as_deref(), Some("Img")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn an_unknown_request_type_is_named() {
         let mut event = create();
         event["RequestType"] = json!("Upsert");
         let envelope = Envelope::from_value(&event);
         assert_eq!(
-            parse(&event, &envelope).unwrap_err(),
+            parse(&event, &envelope, None).unwrap_err(),
             EventError::UnknownRequestType("Upsert".into())
         );
     }
@@ -223,7 +274,7 @@ mod tests {
             "StackId": "s", "LogicalResourceId": "L", "PhysicalResourceId": "p"});
         let envelope = Envelope::from_value(&event);
         assert_eq!(envelope.physical_resource_id.as_deref(), Some("p"));
-        assert!(matches!(parse(&event, &envelope), Err(EventError::Malformed(_))));
+        assert!(matches!(parse(&event, &envelope, None), Err(EventError::Malformed(_))));
     }
 
     #[test]

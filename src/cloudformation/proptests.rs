@@ -104,7 +104,7 @@ proptest! {
         for event in [event, any_json] {
             let envelope = Envelope::from_value(&event);
             prop_assert_eq!(&envelope.request_id, event.get("RequestId").and_then(Value::as_str).unwrap_or(""));
-            match event::parse(&event, &envelope) {
+            match event::parse(&event, &envelope, None) {
                 Ok(request) => {
                     let kind = match request {
                         Work::Create { .. } => "Create",

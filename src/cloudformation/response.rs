@@ -118,11 +118,6 @@ impl ResponseSender {
         })
     }
 
-    pub(crate) fn from_env() -> Self {
-        let allow = std::env::var("CFN_ALLOW_LOOPBACK_RESPONSE_URL").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
-        Self::new(allow, std::env::var("AWS_LAMBDA_RUNTIME_API").ok())
-    }
-
     /// Checks a `ResponseURL` before anything is sent to it.
     pub(crate) fn check(&self, raw: Option<&str>) -> Result<ResponseUrl, UrlError> {
         let raw = raw.ok_or(UrlError::Missing)?;

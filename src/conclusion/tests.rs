@@ -27,10 +27,14 @@ fn engine(fake: &Fake) -> Arc<Engine<Fake>> {
     })
 }
 
+fn parsed(properties: &Value) -> ImageVersionProperties {
+    ImageVersionProperties::parse(properties).expect("valid properties")
+}
+
 fn create(properties: Value) -> Work {
     Work::Create {
         request_id: "req-1".to_owned(),
-        properties,
+        props: parsed(&properties),
     }
 }
 
@@ -38,8 +42,8 @@ fn update(properties: Value) -> Work {
     Work::Update {
         request_id: "req-2".to_owned(),
         physical_id: arn(1),
-        properties,
-        old_properties: props(json!({})),
+        props: parsed(&properties),
+        old: Some(parsed(&props(json!({})))),
     }
 }
 

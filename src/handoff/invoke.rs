@@ -38,15 +38,11 @@ pub(crate) struct HandOff {
 }
 
 impl HandOff {
-    /// The hand-off, unless `CFN_HAND_OFF` turns it off: then a request
-    /// answers FAILED "timed out" when its invocation's time runs out.
-    pub(crate) fn from_env(config: AwsConfig) -> Option<Self> {
-        let off = std::env::var("CFN_HAND_OFF")
-            .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "false" | "off" | "0" | "no"));
-        (!off).then(|| HandOff {
+    pub(crate) fn new(config: AwsConfig) -> Self {
+        HandOff {
             config,
             client: OnceCell::new(),
-        })
+        }
     }
 
     /// Queues `payload` as a new invocation of `function_arn`. Never logs

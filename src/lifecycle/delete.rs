@@ -1,7 +1,6 @@
 //! Delete: the version named by the physical id, until it is gone; and the
 //! removal of a replacement that failed.
 
-use serde_json::Value;
 use tracing::{info, warn};
 
 use super::{Done, Halt, Lifecycle, LifecycleError, Waiting};
@@ -9,7 +8,7 @@ use crate::sagemaker::{ErrorKind, ImageVersionArn, ImageVersions, Regions, Versi
 
 impl<R: Regions> Lifecycle<'_, R> {
     /// Delete: the version in `physical_id`, answered once it is gone.
-    pub(crate) async fn delete(&self, physical_id: &str, properties: &Value) -> Result<Done, Halt> {
+    pub(crate) async fn delete(&self, physical_id: &str, image_name: Option<&str>) -> Result<Done, Halt> {
         let done = Done::with_id(physical_id);
         let Some(arn) = ImageVersionArn::parse(physical_id) else {
             info!(
@@ -18,7 +17,7 @@ impl<R: Regions> Lifecycle<'_, R> {
             );
             return Ok(done);
         };
-        let image = arn.image_name_for(properties.get("ImageName").and_then(Value::as_str));
+        let image = arn.image_name_for(image_name);
         let api = self.regions.api(&arn.region).await;
         let arn_text = arn.to_string();
         self.progress.update(|p| p.version_arn = Some(arn_text.clone()));

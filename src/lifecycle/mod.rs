@@ -8,7 +8,6 @@ mod outcome;
 mod pacing;
 mod run;
 
-use serde_json::Value;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
@@ -46,12 +45,11 @@ pub(crate) struct Lifecycle<'a, R> {
 
 impl<R: Regions> Lifecycle<'_, R> {
     /// Create: a new version, answered once it is `CREATED`.
-    pub(crate) async fn create(&self, request_id: &str, properties: &Value) -> Result<Done, Halt> {
-        let props = ImageVersionProperties::parse(properties)?;
-        let region = self.region_of(&props).await?;
+    pub(crate) async fn create(&self, request_id: &str, props: &ImageVersionProperties) -> Result<Done, Halt> {
+        let region = self.region_of(props).await?;
         let wanted = Wanted {
             request_id,
-            props: &props,
+            props,
             region: &region,
         };
         match props.existing_version() {
@@ -69,27 +67,23 @@ impl<R: Regions> Lifecycle<'_, R> {
         &self,
         request_id: &str,
         physical_id: &str,
-        properties: &Value,
-        old_properties: &Value,
+        props: &ImageVersionProperties,
+        old: Option<&ImageVersionProperties>,
     ) -> Result<Done, Halt> {
-        let props = ImageVersionProperties::parse(properties)?;
-        // Old properties were accepted once; if they no longer parse, the
-        // version held alone decides.
-        let old = ImageVersionProperties::parse(old_properties).ok();
         let held = ImageVersionArn::parse(physical_id);
         if let (Some(wanted), Some(held)) = (props.existing_version(), &held)
             && wanted != held.version
-            && Some(wanted) != old.as_ref().and_then(ImageVersionProperties::existing_version)
+            && Some(wanted) != old.and_then(ImageVersionProperties::existing_version)
         {
             return Err(Halt::Failed(LifecycleError::ExistingVersionChanged {
                 wanted,
                 held: held.version,
             }));
         }
-        let region = self.region_of(&props).await?;
+        let region = self.region_of(props).await?;
         let wanted = Wanted {
             request_id,
-            props: &props,
+            props,
             region: &region,
         };
         let Some(arn) = held else {
@@ -103,7 +97,7 @@ impl<R: Regions> Lifecycle<'_, R> {
             info!(held = %arn, "replacement: the version held is of another image or region");
             return self.replace(wanted).await;
         }
-        if let Some(old) = &old {
+        if let Some(old) = old {
             let removed = props.metadata.removed_since(&old.metadata);
             if !removed.is_empty() {
                 warn!(

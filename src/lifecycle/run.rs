@@ -4,29 +4,33 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
 use tokio::time::{Instant, sleep_until};
 use tracing::{Instrument, error};
 
 use super::{Done, Halt, Lifecycle, LifecycleError, Pacing, Progress};
+use crate::properties::ImageVersionProperties;
 use crate::sagemaker::Regions;
 
-/// What one request asks for, however it arrived.
+/// What one request asks for, however it arrived, its properties checked.
 #[derive(Debug, Clone)]
 pub(crate) enum Work {
     Create {
         request_id: String,
-        properties: Value,
+        props: ImageVersionProperties,
     },
     Update {
         request_id: String,
         physical_id: String,
-        properties: Value,
-        old_properties: Value,
+        props: ImageVersionProperties,
+        /// Accepted once; `None` when they no longer parse.
+        old: Option<ImageVersionProperties>,
     },
+    /// A Delete looks at no property but the image's name (the ARN has it
+    /// in lower case): the properties of a failed Create must not keep its
+    /// rollback from succeeding.
     Delete {
         physical_id: String,
-        properties: Value,
+        image_name: Option<String>,
     },
 }
 
@@ -39,11 +43,11 @@ impl Work {
         }
     }
 
-    pub(crate) fn properties(&self) -> &Value {
+    /// What a Create or an Update asks for.
+    pub(crate) fn props(&self) -> Option<&ImageVersionProperties> {
         match self {
-            Work::Create { properties, .. } | Work::Update { properties, .. } | Work::Delete { properties, .. } => {
-                properties
-            }
+            Work::Create { props, .. } | Work::Update { props, .. } => Some(props),
+            Work::Delete { .. } => None,
         }
     }
 }
@@ -108,21 +112,17 @@ impl<R: Regions + 'static> Engine<R> {
         };
         lifecycle.wait_for_the_next_try().await;
         match work {
-            Work::Create { request_id, properties } => lifecycle.create(&request_id, &properties).await,
+            Work::Create { request_id, props } => lifecycle.create(&request_id, &props).await,
             Work::Update {
                 request_id,
                 physical_id,
-                properties,
-                old_properties,
-            } => {
-                lifecycle
-                    .update(&request_id, &physical_id, &properties, &old_properties)
-                    .await
-            }
+                props,
+                old,
+            } => lifecycle.update(&request_id, &physical_id, &props, old.as_ref()).await,
             Work::Delete {
                 physical_id,
-                properties,
-            } => lifecycle.delete(&physical_id, &properties).await,
+                image_name,
+            } => lifecycle.delete(&physical_id, image_name.as_deref()).await,
         }
     }
 }

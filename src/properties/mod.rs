@@ -154,6 +154,20 @@ impl ImageVersionProperties {
 /// The `ServiceTimeout` of `properties` when it is valid, whatever else is
 /// wrong with them: what bounds a request, a Delete's included.
 pub(crate) fn service_timeout(properties: &Value) -> Option<Duration> {
+    valid_scalar(properties, SERVICE_TIMEOUT)?
+        .parse()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// The `ImageName` of `properties` when it is valid, whatever else is wrong
+/// with them: a Delete checks nothing else.
+pub(crate) fn image_name(properties: &Value) -> Option<String> {
+    valid_scalar(properties, IMAGE_NAME)
+}
+
+/// One scalar property, read and checked on its own.
+fn valid_scalar(properties: &Value, name: &'static str) -> Option<String> {
     let Value::Object(map) = properties else {
         return None;
     };
@@ -161,9 +175,7 @@ pub(crate) fn service_timeout(properties: &Value) -> Option<Duration> {
         map,
         errors: Vec::new(),
     };
-    let kind = table::find(SERVICE_TIMEOUT).expect("a row of the table").kind;
-    let seconds = reader.scalar(SERVICE_TIMEOUT, kind, false)?;
-    seconds.parse().ok().map(Duration::from_secs)
+    reader.scalar(name, table::find(name).expect("a row of the table").kind, false)
 }
 
 /// The alias changes that bring `current` to `wanted`.

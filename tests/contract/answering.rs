@@ -110,7 +110,10 @@ async fn an_unknown_request_type_fails_naming_it() {
 #[tokio::test]
 async fn an_event_the_typed_parse_rejects_still_gets_a_failed_answer() {
     let h = Harness::start().await;
-    let event = with(h.create_event(props()), json!({"ResourceType": 7, "StackId": "stack"}));
+    let event = with(
+        h.create_event(props()),
+        json!({"PhysicalResourceId": 7, "StackId": "stack"}),
+    );
     let answer = h.invoke(&event).await;
     answer.assert_failed_with("not a valid CloudFormation custom resource request");
     answer.assert_well_formed(&event);
@@ -225,4 +228,21 @@ async fn json_logs_carry_the_request_type_logical_id_request_id_and_physical_id(
             .any(|l| l.to_string().contains("request received") && tagged(l)),
         "{logs}"
     );
+}
+
+/// A setting the function cannot run with is not guessed at: every request
+/// is answered FAILED naming the variable, and SageMaker hears nothing.
+#[tokio::test]
+async fn a_bad_setting_fails_every_request_naming_the_variable() {
+    let h = Harness::start_with(&[("CFN_HAND_OFF", "no")]).await;
+    let answer = h.invoke(&h.create_event(props())).await;
+    answer.assert_failed_with("CFN_HAND_OFF=\"no\"");
+    answer.assert_failed_with("true or false");
+    assert!(
+        answer.physical_id().starts_with("no-image-version-"),
+        "{}",
+        answer.physical_id()
+    );
+    assert!(h.sagemaker.calls().is_empty());
+    assert!(h.function.logs().contains("until the configuration is fixed"));
 }

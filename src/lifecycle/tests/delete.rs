@@ -3,7 +3,7 @@
 use super::*;
 
 async fn delete(fake: &Fake, physical_id: &str) -> Result<Done, LifecycleError> {
-    run(fake, async |l| l.delete(physical_id, &props(json!({}))).await)
+    run(fake, async |l| l.delete(physical_id, Some("img")).await)
         .await
         .map_err(failed)
 }
@@ -46,7 +46,7 @@ async fn delete_waits_out_a_version_being_deleted() {
 async fn a_resumed_delete_reads_the_version_before_deleting_it_again() {
     let resumed = async |fake: &Fake| {
         run_with(fake, &Progress::resumed(None, None, false), async |l| {
-            l.delete(&arn(1), &props(json!({}))).await
+            l.delete(&arn(1), Some("img")).await
         })
         .await
     };
@@ -85,7 +85,7 @@ async fn one_step_at_a_time_a_version_just_read_as_deleting_is_not_read_again_in
         progress: &progress,
         retries_until: None,
     };
-    let step = lifecycle.delete(&arn(1), &props(json!({}))).await;
+    let step = lifecycle.delete(&arn(1), Some("img")).await;
     assert!(matches!(step, Err(Halt::Pending)), "{step:?}");
     assert_eq!(fake.calls(), vec!["DescribeImageVersion(1)"], "one call per isComplete");
 }
