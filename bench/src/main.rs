@@ -92,7 +92,7 @@ async fn measure(subject: &Subject, plan: Plan) -> Result<Figures> {
     let latency = latency::measure(subject, plan).await?;
     eprintln!("bench: {}: SageMaker calls per request", subject.name);
     let calls = calls::measure(subject).await?;
-    let sizes = subject.sizes()?;
+    let sizes = subject.package.sizes()?;
     Ok(Figures {
         cold_start,
         overhead,

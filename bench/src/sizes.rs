@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 
 use crate::Result;
-use crate::harness::Subject;
 
 pub enum Package {
     Binary {
@@ -27,9 +26,9 @@ pub struct Sizes {
     pub runtime_libraries: Option<u64>,
 }
 
-impl Subject {
+impl Package {
     pub fn sizes(&self) -> Result<Sizes> {
-        Ok(match &self.package {
+        Ok(match self {
             Package::Binary { binary, zip } => Sizes {
                 code: file_size(binary)?,
                 zip: file_size(zip)?,

@@ -48,7 +48,7 @@ impl Metadata {
     }
 
     /// Each value with the SDK member that carries it.
-    pub(crate) fn members(&self) -> impl Iterator<Item = (&'static crate::sagemaker::sdk::Member, &str)> {
+    pub(crate) fn members(&self) -> impl Iterator<Item = (&'static super::table::Member, &str)> {
         table::metadata_members().filter_map(|(name, member)| Some((member, self.get(name)?)))
     }
 }

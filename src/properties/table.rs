@@ -6,7 +6,9 @@
 
 use aws_sdk_sagemaker::types::{JobType, Processor, VendorGuidance};
 
-use crate::sagemaker::sdk::Member;
+use aws_sdk_sagemaker::operation::create_image_version::builders::CreateImageVersionFluentBuilder;
+use aws_sdk_sagemaker::operation::describe_image_version::DescribeImageVersionOutput;
+use aws_sdk_sagemaker::operation::update_image_version::builders::UpdateImageVersionFluentBuilder;
 
 pub(crate) const IMAGE_NAME: &str = "ImageName";
 pub(crate) const BASE_IMAGE: &str = "BaseImage";
@@ -21,7 +23,7 @@ pub(crate) struct Property {
     pub(crate) on_change: OnChange,
 }
 
-/// What a value must be. The rules live in [`super::rules`].
+/// What a value must be; `rules.rs` holds the checks.
 #[derive(Clone, Copy)]
 pub(crate) enum Kind {
     ImageName,
@@ -58,6 +60,15 @@ pub(crate) enum OnChange {
     /// Bounds how long a request may take, across hand-offs (`handoff`).
     BoundsTheRequest,
     Nothing,
+}
+
+/// How the SDK carries one metadata member: its setter on both write
+/// operations and its getter on `DescribeImageVersion`'s output. Its home is
+/// the table, whose metadata rows hold one each; the SDK seam only calls it.
+pub(crate) struct Member {
+    pub(crate) on_create: fn(CreateImageVersionFluentBuilder, &str) -> CreateImageVersionFluentBuilder,
+    pub(crate) on_update: fn(UpdateImageVersionFluentBuilder, &str) -> UpdateImageVersionFluentBuilder,
+    pub(crate) read: fn(&DescribeImageVersionOutput) -> Option<String>,
 }
 
 /// The SDK member of a metadata property: the builder setter and the output

@@ -7,24 +7,13 @@ use std::sync::Mutex;
 use aws_config::Region;
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sagemaker::operation::create_image_version::builders::CreateImageVersionFluentBuilder;
 use aws_sdk_sagemaker::operation::describe_image_version::DescribeImageVersionOutput;
-use aws_sdk_sagemaker::operation::update_image_version::builders::UpdateImageVersionFluentBuilder;
 
 use super::{
     ApiError, ErrorKind, ImageVersions, NewVersion, NoRegion, Regions, VersionState, VersionStatus, VersionUpdate,
 };
 use crate::aws::{AwsConfig, CallFailure};
-use crate::properties::Metadata;
-
-/// How the SDK carries one metadata member: its setter on both write
-/// operations and its getter on `DescribeImageVersion`'s output. The rows of
-/// `properties::table` hold one each.
-pub(crate) struct Member {
-    pub(crate) on_create: fn(CreateImageVersionFluentBuilder, &str) -> CreateImageVersionFluentBuilder,
-    pub(crate) on_update: fn(UpdateImageVersionFluentBuilder, &str) -> UpdateImageVersionFluentBuilder,
-    pub(crate) read: fn(&DescribeImageVersionOutput) -> Option<String>,
-}
+use crate::properties::{Metadata, table};
 
 /// [`Regions`] over the SDK: clients by region.
 pub struct SdkRegions {
@@ -131,7 +120,7 @@ fn state_of(out: DescribeImageVersionOutput) -> VersionState {
         base_image: out.base_image().unwrap_or_default().to_owned(),
         container_image: out.container_image().unwrap_or_default().to_owned(),
         metadata: Metadata::from_values(|name| {
-            let (_, member) = crate::properties::table::metadata_members().find(|(n, _)| *n == name)?;
+            let (_, member) = table::metadata_members().find(|(n, _)| *n == name)?;
             (member.read)(&out)
         }),
     }
