@@ -9,10 +9,9 @@
 //! and says whether the work is done.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tracing::{Instrument, info, warn};
@@ -21,27 +20,10 @@ use crate::cloudformation::event::{self, Envelope};
 use crate::conclusion::{Conclusion, Ending, Names, RanOut, Request, kept_id};
 use crate::config::{Config, ConfigError};
 use crate::deadline::Budget;
+use crate::handoff::Handover;
 use crate::lifecycle::{Done, Ended, Engine, LifecycleError, Pacing, Progress, Work};
 use crate::sagemaker::Regions;
 use crate::sagemaker::sdk::SdkRegions;
-
-/// The top-level field of `onEvent`'s result that the framework passes on to
-/// `isComplete`, and by which an `isComplete` call is told from an `onEvent` one.
-const HANDOVER: &str = "SageMakerImageVersion";
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct Handover {
-    /// The id the request arrived with: `isComplete`'s input carries
-    /// `onEvent`'s instead (for a replacement, the new version's).
-    physical_resource_id: Option<String>,
-    /// `onEvent` finished the work: `isComplete` has nothing to ask.
-    complete: bool,
-    /// When `onEvent` ran. A handover without it (from an older version of
-    /// the function) never gives up early.
-    #[serde(default, with = "crate::deadline::epoch_ms::option", rename = "StartedMs")]
-    started: Option<SystemTime>,
-}
 
 /// Why the request FAILED: the framework sends this message to CloudFormation.
 #[derive(Debug, thiserror::Error)]
@@ -110,13 +92,7 @@ impl<R: Regions + 'static> Provider<R> {
         }
         let value = value.map_err(|e| Failed(e.to_string()))?;
         event::check_request_type(&envelope).map_err(|e| Failed(e.to_string()))?;
-        let handover = match value.get(HANDOVER) {
-            Some(h) => Some(
-                serde_json::from_value::<Handover>(h.clone())
-                    .map_err(|e| Failed(format!("the {HANDOVER} field of isComplete's input is not ours: {e}")))?,
-            ),
-            None => None,
-        };
+        let handover = Handover::of(&value).map_err(|e| Failed(e.to_string()))?;
         let original_id = match &handover {
             Some(h) => h.physical_resource_id.clone(),
             None => envelope.physical_resource_id.clone(),
@@ -130,10 +106,8 @@ impl<R: Regions + 'static> Provider<R> {
             Some(Handover { complete: true, .. }) => Ok(json!({ "IsComplete": true })),
             Some(h) => {
                 info!("isComplete");
-                let give_up = self.give_up_after.zip(h.started).is_some_and(|(after, started)| {
-                    SystemTime::now().duration_since(started).unwrap_or_default() >= after
-                });
-                self.is_complete(work, &envelope, budget, give_up).await
+                let giving_up = h.gives_up(self.give_up_after);
+                self.is_complete(work, &envelope, budget, giving_up).await
             }
         }
     }
@@ -145,19 +119,11 @@ impl<R: Regions + 'static> Provider<R> {
         let original_id = envelope.physical_resource_id.clone();
         let progress = Progress::default();
         let is_create = matches!(work, Work::Create { .. });
-        let handover = |complete| {
-            serde_json::to_value(Handover {
-                physical_resource_id: original_id.clone(),
-                complete,
-                started: Some(SystemTime::now()),
-            })
-            .expect("a plain struct")
-        };
         let pending = |progress: &Progress| {
             let created = progress.snapshot().version_arn.filter(|_| is_create);
             let id = created.unwrap_or_else(|| kept_id(&envelope.request_id, original_id.as_deref()));
             info!(physical_resource_id = %id, "not complete yet: isComplete goes on");
-            json!({ "PhysicalResourceId": id, HANDOVER: handover(false) })
+            Handover::result(&id, None, original_id.clone())
         };
         let ended = match self.engine.run(work.clone(), &progress, budget.work_until).await {
             Ended::Pending | Ended::OutOfTime => return Ok(pending(&progress)),
@@ -173,11 +139,11 @@ impl<R: Regions + 'static> Provider<R> {
         let done = self
             .conclude(&work, envelope, &names, ended, &progress, &budget)
             .await?;
-        Ok(json!({
-            "PhysicalResourceId": done.physical_resource_id,
-            "Data": done.data,
-            HANDOVER: handover(true),
-        }))
+        Ok(Handover::result(
+            &done.physical_resource_id,
+            Some(&done.data),
+            original_id,
+        ))
     }
 
     /// One poll of the work `onEvent` started. When `giving_up`, the step

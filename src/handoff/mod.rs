@@ -1,3 +1,7 @@
+//! What one invocation tells the next: in direct mode the continuation
+//! record of a chain of invocations (here), in provider mode the handover
+//! from `onEvent` to `isComplete` (`handover.rs`).
+//!
 //! Requests longer than one invocation. Near its deadline, a request still
 //! waiting on SageMaker (for CREATED, for the version to be gone, for the
 //! image to be free) goes on in a fresh asynchronous invocation of the same
@@ -9,6 +13,7 @@
 //! is idempotent (`ClientToken` = `RequestId`), so it finds the version where
 //! the last link left it and never creates a second one.
 
+mod handover;
 mod invoke;
 
 use std::time::{Duration, SystemTime};
@@ -16,6 +21,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub(crate) use handover::Handover;
 pub(crate) use invoke::HandOff;
 
 use crate::lifecycle::{Busy, Progress, ProgressState};
