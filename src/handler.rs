@@ -16,7 +16,7 @@ use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, SendEr
 use crate::conclusion::{Conclusion, Ending, Names, RanOut, Request, kept_id};
 use crate::config::{Config, ConfigError};
 use crate::deadline::Budget;
-use crate::handoff::{Chain, HandOff};
+use crate::handoff::{Chain, HandOff, RESEND_FOR};
 use crate::lifecycle::{Ended, Engine, Pacing, ProgressState, Work};
 use crate::sagemaker::Regions;
 use crate::sagemaker::sdk::SdkRegions;
@@ -126,16 +126,20 @@ impl<R: Regions + 'static> Handler<R> {
             };
         // An answer whose PUT keeps failing goes on to a new invocation, as
         // a wait does, while the chain has time: left here, it is lost.
+        let resending = request.as_ref().is_some_and(|(chain, _)| chain.answer.is_some());
         let hand_on = match (&self.hand_off, request) {
-            (Some(hand_off), Some((chain, event))) if chain.can_hand_off() && !chain.time_left(now).is_zero() => {
+            (Some(hand_off), Some((chain, event))) if chain.can_hand_on_answer() && !chain.time_left(now).is_zero() => {
                 Some((hand_off, chain, event))
             }
             _ => None,
         };
-        let put_until = match hand_on {
+        let mut put_until = match hand_on {
             Some(_) => budget.hand_on_until(),
             None => budget.answer_until,
         };
+        if resending {
+            put_until = put_until.min(Instant::now() + RESEND_FOR);
+        }
         let error = match self.sender.send(&url, answer.clone(), put_until).await {
             Ok(status) => return info!(status, url = %url.redacted(), "answer delivered"),
             Err(e) => e,

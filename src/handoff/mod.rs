@@ -35,6 +35,13 @@ const DEFAULT_SERVICE_TIMEOUT: Duration = Duration::from_secs(3600);
 /// A guard rail against a chain that never ends, whatever the timeouts say.
 const MAX_HAND_OFFS: u32 = 100;
 
+/// How many times an undelivered answer is handed on.
+const MAX_ANSWER_HAND_OFFS: u32 = 2;
+
+/// How long a link that sends an earlier link's answer tries: as long as
+/// the most that link's reserve gave it, not the whole invocation.
+pub(crate) const RESEND_FOR: Duration = Duration::from_secs(10);
+
 /// What one link tells the next.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -58,6 +65,9 @@ struct Record {
     /// instead of running the request again.
     #[serde(default)]
     answer: Option<String>,
+    /// How many links have handed the answer on so far.
+    #[serde(default)]
+    answer_hand_offs: u32,
 }
 
 /// A request's life across invocations.
@@ -73,6 +83,7 @@ pub(crate) struct Chain {
     create_sent: bool,
     /// The answer an earlier link could not deliver.
     pub(crate) answer: Option<String>,
+    answer_hand_offs: u32,
 }
 
 impl Chain {
@@ -87,6 +98,7 @@ impl Chain {
             busy: record.as_ref().and_then(|r| r.busy.clone()),
             create_sent: record.as_ref().is_some_and(|r| r.create_sent),
             answer: record.as_ref().and_then(|r| r.answer.clone()),
+            answer_hand_offs: record.as_ref().map_or(0, |r| r.answer_hand_offs),
             version_arn: record.and_then(|r| r.version_arn),
         }
     }
@@ -113,6 +125,13 @@ impl Chain {
         self.hand_offs < MAX_HAND_OFFS
     }
 
+    /// Whether an answer whose PUT failed may go on to another link: as
+    /// often as Lambda retries a failed asynchronous event, so that a
+    /// response bucket that stays down costs a few invocations, not a chain.
+    pub(crate) fn can_hand_on_answer(&self) -> bool {
+        self.can_hand_off() && self.answer_hand_offs < MAX_ANSWER_HAND_OFFS
+    }
+
     /// The event for the next link: `event` with the record of this one,
     /// and the answer for it to send when this one could not.
     pub(crate) fn next_event(&self, event: &Value, progress: &ProgressState, answer: Option<&[u8]>) -> Vec<u8> {
@@ -124,6 +143,7 @@ impl Chain {
             busy: progress.busy.clone(),
             create_sent: progress.create_sent,
             answer: answer.map(|body| String::from_utf8_lossy(body).into_owned()),
+            answer_hand_offs: self.answer_hand_offs + u32::from(answer.is_some()),
         };
         let mut next = event.clone();
         next[RECORD] = serde_json::to_value(record).expect("a plain struct");
@@ -209,6 +229,20 @@ mod tests {
             Chain::of(&next, SystemTime::now()).progress().snapshot().busy,
             Some(busy)
         );
+    }
+
+    #[test]
+    fn an_undelivered_answer_is_handed_on_at_most_twice() {
+        let mut chain = Chain::of(&event(json!("300")), SystemTime::now());
+        for _ in 0..MAX_ANSWER_HAND_OFFS {
+            assert!(chain.can_hand_on_answer());
+            let next: Value =
+                serde_json::from_slice(&chain.next_event(&event(json!("300")), &ProgressState::default(), Some(b"{}")))
+                    .unwrap();
+            chain = Chain::of(&next, SystemTime::now());
+            assert_eq!(chain.answer.as_deref(), Some("{}"));
+        }
+        assert!(!chain.can_hand_on_answer());
     }
 
     #[test]
