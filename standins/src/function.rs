@@ -58,6 +58,18 @@ impl FunctionProcess {
         envs: &[(String, String)],
         logs: Logs,
     ) -> std::io::Result<FunctionProcess> {
+        Self::try_spawn_at(bin, &runtime_api.address(), envs, logs)
+    }
+
+    /// Spawns `bin` with the Lambda environment pointing at the Runtime API
+    /// endpoint `runtime_api_address` (`127.0.0.1:PORT`, such as an
+    /// execution environment's, [`crate::runtime_api::Environment::address`]).
+    pub fn try_spawn_at(
+        bin: &Path,
+        runtime_api_address: &str,
+        envs: &[(String, String)],
+        logs: Logs,
+    ) -> std::io::Result<FunctionProcess> {
         let mut cmd = Command::new(bin);
         cmd.env_clear();
         for keep in ["PATH", "HOME"] {
@@ -65,7 +77,7 @@ impl FunctionProcess {
                 cmd.env(keep, v);
             }
         }
-        cmd.env("AWS_LAMBDA_RUNTIME_API", runtime_api.address())
+        cmd.env("AWS_LAMBDA_RUNTIME_API", runtime_api_address)
             .env("AWS_LAMBDA_FUNCTION_NAME", FUNCTION_NAME)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")

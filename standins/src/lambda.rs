@@ -1,8 +1,15 @@
 //! Lambda's `Invoke` API (REST-JSON, `POST /2015-03-31/functions/{FunctionName}/invocations`,
 //! SigV4 for `lambda`) in front of a [`RuntimeApi`]: both invocation types
 //! queue on the Runtime API's one queue, so the function may invoke itself
-//! (`Event`) while it is busy. Every invoke is recorded; tests may arm faults.
+//! (`Event`) while it is busy. An `Event` invoke is an asynchronous
+//! invocation ([`RuntimeApi::invoke_event`]): retried and delivered twice as
+//! the Runtime API's `AsyncSemantics` say. Every invoke is recorded; tests may
+//! arm faults, or let a seeded draw throttle invokes as Lambda does under
+//! load ([`LambdaApi::throttle_randomly`]).
 
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -56,6 +63,35 @@ struct State {
     timeout: Duration,
     invokes: Vec<Invoke>,
     faults: Armed<LambdaFault>,
+    random_throttle: Option<RandomThrottle>,
+}
+
+/// Throttles drawn from a seeded generator, at most `in_a_row` times in a
+/// row for one invoke: an SDK resends the same request on a throttle, and
+/// its retries (3 tries by default) must be able to get through.
+struct RandomThrottle {
+    rng: fastrand::Rng,
+    probability: f64,
+    in_a_row: u32,
+    /// Throttles in a row, by the hash of (function name, payload).
+    streaks: HashMap<u64, u32>,
+}
+
+impl RandomThrottle {
+    fn draw(&mut self, function_name: &str, payload: &[u8]) -> bool {
+        let mut hasher = DefaultHasher::new();
+        (function_name, payload).hash(&mut hasher);
+        let key = hasher.finish();
+        let drawn = self.rng.f64() < self.probability;
+        let streak = self.streaks.entry(key).or_default();
+        if drawn && *streak < self.in_a_row {
+            *streak += 1;
+            true
+        } else {
+            self.streaks.remove(&key);
+            false
+        }
+    }
 }
 
 /// The Lambda `Invoke` API. Cheap to clone; the server stops when the last clone is dropped.
@@ -76,6 +112,7 @@ impl LambdaApi {
             timeout: MAX_TIMEOUT,
             invokes: Vec::new(),
             faults: Armed::default(),
+            random_throttle: None,
         };
         let queue = runtime.clone();
         let server = Server::start("lambda", listen.into(), state, move |shared, req| {
@@ -117,6 +154,25 @@ impl LambdaApi {
     /// Every invoke received, in order.
     pub fn invokes(&self) -> Vec<Invoke> {
         self.server.lock().invokes.clone()
+    }
+
+    /// From now on, each invoke (after any armed fault) is throttled
+    /// (429 `TooManyRequestsException`) with `probability`, drawn from a
+    /// generator seeded with `seed`, but never more than `in_a_row` times in a
+    /// row for the same function name and payload (an SDK's retries of one
+    /// invoke). A `probability` of 0 stops it.
+    pub fn throttle_randomly(&self, seed: u64, probability: f64, in_a_row: u32) {
+        self.server.lock().random_throttle = (probability > 0.0).then(|| RandomThrottle {
+            rng: fastrand::Rng::with_seed(seed ^ 0x4c41_4d42_4441_5448),
+            probability,
+            in_a_row,
+            streaks: HashMap::new(),
+        });
+    }
+
+    /// How many invokes were throttled (429), armed or drawn.
+    pub fn throttled(&self) -> usize {
+        self.server.lock().invokes.iter().filter(|i| i.status == 429).count()
     }
 }
 
@@ -186,7 +242,7 @@ async fn handle(shared: Arc<Shared<State>>, runtime: RuntimeApi, req: Request<In
 
     let (refusal, timeout) = {
         let mut st = shared.lock();
-        let refusal = refusal(&mut st, &function_name, &invocation_type, payload.len());
+        let refusal = refusal(&mut st, &function_name, &invocation_type, &payload);
         (refusal, st.timeout)
     };
     let mut invoke = Invoke {
@@ -203,14 +259,17 @@ async fn handle(shared: Arc<Shared<State>>, runtime: RuntimeApi, req: Request<In
         return error(status, code, &message);
     }
     let invoked_as = invoked_arn(&invoke.function_name, invoke.qualifier.as_deref());
-    let (id, outcome) = runtime.enqueue(invoked_as, invoke.payload.clone(), Deadline::In(timeout));
-    let event = invoke.invocation_type == "Event";
-    invoke.status = if event { 202 } else { 200 };
-    invoke.request_id = Some(id.clone());
-    shared.lock().invokes.push(invoke);
-    if event {
+    if invoke.invocation_type == "Event" {
+        let id = runtime.invoke_event_as(&invoked_as, invoke.payload.clone(), Deadline::In(timeout));
+        invoke.status = 202;
+        invoke.request_id = Some(id.clone());
+        shared.lock().invokes.push(invoke);
         return Ok(http::response(202, &[("x-amzn-requestid", &id)], ""));
     }
+    let (id, outcome) = runtime.enqueue(invoked_as, invoke.payload.clone(), Deadline::In(timeout));
+    invoke.status = 200;
+    invoke.request_id = Some(id.clone());
+    shared.lock().invokes.push(invoke);
     let mut headers = vec![
         ("content-type", "application/json"),
         ("x-amzn-requestid", id.as_str()),
@@ -228,9 +287,16 @@ fn refusal(
     st: &mut State,
     function_name: &str,
     invocation_type: &str,
-    payload_len: usize,
+    payload: &[u8],
 ) -> Option<(u16, &'static str, String)> {
-    if let Some(fault) = st.faults.draw() {
+    let payload_len = payload.len();
+    let fault = st.faults.draw().or_else(|| {
+        st.random_throttle
+            .as_mut()
+            .is_some_and(|t| t.draw(function_name, payload))
+            .then_some(LambdaFault::TooManyRequests)
+    });
+    if let Some(fault) = fault {
         return Some(match fault {
             LambdaFault::AccessDenied => (
                 403,

@@ -19,6 +19,7 @@ pub mod arbitrary;
 pub mod function;
 pub mod lambda;
 pub mod local;
+pub mod pool;
 pub mod receiver;
 pub mod runtime_api;
 pub mod sagemaker;
@@ -27,6 +28,7 @@ pub mod tls;
 
 pub use function::{FunctionProcess, Logs};
 pub use lambda::{Invoke, LambdaApi, LambdaFault};
+pub use pool::{FunctionPool, PoolConfig, PoolStats};
 pub use receiver::{Put, ResponseReceiver};
 pub use runtime_api::{Deadline, Invocation, Outcome, RuntimeApi};
 pub use sagemaker::{Call, Fault, SageMakerStandIn, StandInConfig, VersionView};

@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use standins::local::{ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY, SESSION_TOKEN, function_env};
-use standins::runtime_api::FUNCTION_ARN;
+use standins::runtime_api::{AsyncSemantics, FUNCTION_ARN};
 use standins::sagemaker::{ACCOUNT_ID, image_version_arn};
 use standins::{
-    Deadline, FunctionProcess, LambdaApi, Listen, Outcome, ResponseReceiver, RuntimeApi, SageMakerStandIn,
-    StandInConfig,
+    Deadline, FunctionPool, FunctionProcess, LambdaApi, Listen, Outcome, PoolConfig, ResponseReceiver, RuntimeApi,
+    SageMakerStandIn, StandInConfig,
 };
 
 use crate::answer::Answer;
@@ -362,5 +362,120 @@ impl Drop for Harness {
                 assert!(!logs.contains(secret), "the logs hold {secret:?}:\n{logs}");
             }
         }
+    }
+}
+
+/// A CloudFormation event of `request_type` with `request_id`, answered to
+/// `receiver`, with `fields` set over the envelope.
+pub fn cfn_event(receiver: &ResponseReceiver, request_type: &str, request_id: &str, fields: Value) -> Value {
+    let envelope = json!({
+        "RequestType": request_type,
+        "ServiceToken": props()["ServiceToken"],
+        "ResponseURL": receiver.response_url(request_id),
+        "StackId": format!("arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/test/1a2b"),
+        "RequestId": request_id,
+        "ResourceType": "Custom::SageMakerImageVersion",
+        "LogicalResourceId": "ImageVersion",
+    });
+    with(envelope, fields)
+}
+
+/// What no log line may hold of `event`'s `ResponseURL`: its query, and its
+/// signature alone (what `secrets` forbids for every URL it hands over).
+pub fn response_url_secrets(event: &Value) -> Vec<String> {
+    let url = event["ResponseURL"].as_str().unwrap_or_default();
+    let Some((_, query)) = url.split_once('?') else {
+        return Vec::new();
+    };
+    let mut secrets = vec![query.to_owned()];
+    secrets.extend(
+        query
+            .split('&')
+            .filter_map(|pair| pair.strip_prefix("X-Amz-Signature="))
+            .map(str::to_owned),
+    );
+    secrets
+}
+
+/// The function as Lambda runs it for asynchronous events: a pool of
+/// execution environments (processes) on one Runtime API queue, with
+/// Lambda's retries and at-least-once delivery as `semantics` say, its
+/// Invoke API for the hand-offs (with the same timeout), against the
+/// SageMaker stand-in and the response receiver. Unlike [`Harness`], it does
+/// not check its logs when dropped: [`PoolHarness::leaks`] says what leaked.
+pub struct PoolHarness {
+    pub sagemaker: SageMakerStandIn,
+    pub receiver: ResponseReceiver,
+    pub runtime: RuntimeApi,
+    pub lambda: LambdaApi,
+    pub pool: FunctionPool,
+}
+
+impl PoolHarness {
+    /// Starts the stand-ins (SageMaker knowing `images`) and `pool.size`
+    /// environments whose invocations last `pool.timeout`, with `extra_env`
+    /// set over the function's local environment.
+    pub async fn start(
+        images: &[&str],
+        semantics: AsyncSemantics,
+        pool: PoolConfig,
+        extra_env: &[(&str, &str)],
+    ) -> Self {
+        let sagemaker = SageMakerStandIn::start_on(any_port(), StandInConfig::default())
+            .await
+            .expect("cannot start the SageMaker stand-in");
+        for image in images {
+            sagemaker.add_image(image);
+        }
+        let receiver = ResponseReceiver::start().await;
+        let runtime = RuntimeApi::start().await;
+        runtime.set_async(semantics);
+        let lambda = LambdaApi::start(&runtime).await.with_timeout(pool.timeout);
+        let mut env = function_env(&sagemaker.endpoint());
+        env.push(("RUST_LOG".to_owned(), "info".to_owned()));
+        for (key, value) in extra_env {
+            env.retain(|(k, _)| k != key);
+            env.push((key.to_string(), value.to_string()));
+        }
+        env.push(lambda.endpoint_env());
+        let bin = Path::new(env!("CARGO_BIN_EXE_sagemaker-image-version"));
+        let size = pool.size;
+        let pool = FunctionPool::start(bin, &runtime, &env, pool).expect("cannot start the function pool");
+        assert!(
+            runtime.wait_polls(size, Duration::from_secs(30)).await,
+            "the environments did not poll:\n{}",
+            pool.logs()
+        );
+        PoolHarness {
+            sagemaker,
+            receiver,
+            runtime,
+            lambda,
+            pool,
+        }
+    }
+
+    /// A CloudFormation event with `request_id` (see [`cfn_event`]).
+    pub fn event(&self, request_type: &str, request_id: &str, fields: Value) -> Value {
+        cfn_event(&self.receiver, request_type, request_id, fields)
+    }
+
+    /// Invokes asynchronously, as CloudFormation does; returns the Lambda request id.
+    pub fn send(&self, event: &Value) -> String {
+        self.pool.invoke_event(serde_json::to_vec(event).unwrap())
+    }
+
+    /// Every log line of every environment (prefixed `[env N]`) that holds
+    /// one of [`SECRETS`] or of `forbidden`.
+    pub fn leaks(&self, forbidden: &[String]) -> Vec<String> {
+        let mut leaks = Vec::new();
+        for (env, _, logs) in self.pool.logs_by_environment() {
+            for line in logs.lines() {
+                if SECRETS.iter().any(|s| line.contains(s)) || forbidden.iter().any(|s| line.contains(s.as_str())) {
+                    leaks.push(format!("[env {env}] {line}"));
+                }
+            }
+        }
+        leaks
     }
 }

@@ -11,6 +11,7 @@ mod harness;
 mod answering;
 mod arbitrary_events;
 mod bad_input;
+mod chaos;
 mod create;
 mod delete;
 mod existing_version;

@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
-use standins::runtime_api::FUNCTION_ARN;
+use standins::runtime_api::{AsyncSemantics, FUNCTION_ARN};
 use standins::{LambdaApi, LambdaFault, Outcome, RuntimeApi};
 
 use crate::client::*;
@@ -280,4 +280,93 @@ async fn the_admin_route_lists_the_invokes() {
     assert_eq!(invokes[1]["InvocationType"], "Event");
     assert_eq!(invokes[1]["Payload"], "{\"a\":2}");
     assert_eq!(invokes[1]["Status"], 202);
+}
+
+#[tokio::test]
+async fn seeded_throttles_refuse_one_invoke_at_most_in_a_row_times_so_that_sdk_retries_get_through() {
+    let lambda = lambda().await;
+    lambda.throttle_randomly(5, 0.9, 2);
+    // An SDK resends the same request: never a third 429 in a row for it.
+    let mut statuses = Vec::new();
+    for _ in 0..30 {
+        statuses.push(invoke(&lambda, FUNCTION, Some("Event"), b"{\"same\":1}").await.status);
+    }
+    assert!(statuses.contains(&429) && statuses.contains(&202), "{statuses:?}");
+    assert!(
+        !statuses.windows(3).any(|w| w == [429, 429, 429]),
+        "three throttles in a row: {statuses:?}"
+    );
+    let r = invoke(&lambda, FUNCTION, Some("Event"), b"{\"other\":1}").await;
+    if r.status == 429 {
+        assert_lambda_error(&r, 429, "TooManyRequestsException");
+    }
+    assert_eq!(
+        lambda.throttled(),
+        lambda.invokes().iter().filter(|i| i.status == 429).count()
+    );
+    lambda.throttle_randomly(5, 0.0, 2);
+    let before = lambda.throttled();
+    for _ in 0..10 {
+        assert_eq!(invoke(&lambda, FUNCTION, Some("Event"), b"{}").await.status, 202);
+    }
+    assert_eq!(lambda.throttled(), before, "off again");
+}
+
+#[tokio::test]
+async fn the_same_seed_throttles_the_same_invokes() {
+    async fn statuses(seed: u64) -> Vec<u16> {
+        let lambda = lambda().await;
+        lambda.throttle_randomly(seed, 0.3, 2);
+        let mut statuses = Vec::new();
+        for i in 0..20 {
+            statuses.push(
+                invoke(&lambda, FUNCTION, Some("Event"), format!("{i}").as_bytes())
+                    .await
+                    .status,
+            );
+        }
+        statuses
+    }
+    assert_eq!(statuses(9).await, statuses(9).await);
+}
+
+#[tokio::test]
+async fn an_event_invoke_is_an_asynchronous_invocation_retried_after_a_function_error() {
+    let lambda = lambda().await;
+    lambda.runtime().set_async(AsyncSemantics {
+        retry_delays: vec![Duration::from_millis(20)],
+        ..AsyncSemantics::default()
+    });
+    let r = invoke(&lambda, FUNCTION, Some("Event"), b"\"work\"").await;
+    assert_eq!(r.status, 202);
+    let id = r.header("x-amzn-requestid").unwrap().to_owned();
+    let first = next(&lambda).await;
+    answer(&lambda, &first, "error", b"{\"errorType\":\"E\"}").await;
+    let again = next(&lambda).await;
+    assert_eq!(again.header("lambda-runtime-aws-request-id"), Some(id.as_str()));
+    assert_eq!(again.body, b"\"work\"");
+    answer(&lambda, &again, "response", b"\"done\"").await;
+    assert!(lambda.runtime().wait_idle(Duration::from_secs(2)).await);
+    assert_eq!(
+        lambda.runtime().invocations()[0].outcome,
+        Some(Outcome::Response(b"\"done\"".to_vec()))
+    );
+    let attempts: Vec<u32> = lambda.runtime().deliveries().iter().map(|d| d.attempt).collect();
+    assert_eq!(attempts, [0, 1]);
+}
+
+#[tokio::test]
+async fn a_request_response_invoke_is_not_retried() {
+    let lambda = lambda().await;
+    lambda.runtime().set_async(AsyncSemantics {
+        retry_delays: vec![Duration::from_millis(10)],
+        ..AsyncSemantics::default()
+    });
+    let call = invoke_in_background(&lambda, None, b"{}");
+    let got = next(&lambda).await;
+    answer(&lambda, &got, "error", b"{\"errorType\":\"E\"}").await;
+    let r = call.await.unwrap();
+    assert_eq!(r.header("x-amz-function-error"), Some("Unhandled"));
+    assert!(lambda.runtime().wait_idle(Duration::from_millis(200)).await);
+    assert_eq!(lambda.runtime().deliveries().len(), 1);
 }
