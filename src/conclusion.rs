@@ -219,9 +219,10 @@ impl<R: Regions + 'static> Engine<R> {
                 "the new version {made} is CREATED from the template and left in place: another delivery of \
                  this request may answer with it"
             ),
-            Discarded::Refused => {
-                format!("the new version {made} is not the resource's: delete it once it leaves CREATING")
-            }
+            Discarded::Refused => format!(
+                "the new version {made} is not the resource's and could not be deleted before this answer was \
+                 due: delete it once it leaves CREATING"
+            ),
         })
     }
 }

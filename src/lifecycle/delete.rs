@@ -100,18 +100,28 @@ impl<R: Regions> Lifecycle<'_, R> {
     /// which another delivery of the same request may answer with.
     pub(crate) async fn discard(&self, arn: &ImageVersionArn, image: &str, base_image: Option<&str>) -> Discarded {
         let api = self.regions.api(&arn.region).await;
-        if let Ok(state) = api.describe(image, arn.version).await
-            && state.status == VersionStatus::Created
-            && Some(state.base_image.as_str()) == base_image
+        // Throttling, 5xx and a busy image are retried, until the caller's
+        // bound: a version left here is left for good.
+        match self
+            .retry("DescribeImageVersion", || api.describe(image, arn.version))
+            .await
         {
-            info!(version_arn = %arn, "a version another delivery may answer with is left in place");
-            return Discarded::Answerable;
+            Ok(state) if state.status == VersionStatus::Created && Some(state.base_image.as_str()) == base_image => {
+                info!(version_arn = %arn, "a version another delivery may answer with is left in place");
+                return Discarded::Answerable;
+            }
+            Err(e) if e.kind == ErrorKind::NotFound => return Discarded::Deleting,
+            _ => {}
         }
-        match api.delete(image, arn.version).await {
+        match self
+            .retry("DeleteImageVersion", || api.delete(image, arn.version))
+            .await
+        {
             Ok(()) => {
                 info!(version_arn = %arn, "version nobody answers for deleted");
                 Discarded::Deleting
             }
+            Err(e) if e.kind == ErrorKind::NotFound => Discarded::Deleting,
             Err(e) => {
                 warn!(version_arn = %arn, error = %e, "version nobody answers for left in place");
                 Discarded::Refused
@@ -126,6 +136,7 @@ pub(crate) enum Discarded {
     Deleting,
     /// `CREATED` from the template: another delivery may answer with it.
     Answerable,
-    /// SageMaker refused (it is still `CREATING`), or did not answer.
+    /// SageMaker refused, or kept it busy (still `CREATING`) until the
+    /// answer was due.
     Refused,
 }

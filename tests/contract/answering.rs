@@ -72,9 +72,10 @@ async fn a_replacement_that_runs_out_of_time_tries_to_delete_its_new_version_and
         reason.contains(&format!("the new version {} is not the resource's", version_arn(2))),
         "{reason}"
     );
+    // SageMaker refuses while it is CREATING: tried again until the answer is due.
     let deletes = h.sagemaker.calls_of("DeleteImageVersion");
-    assert_eq!(deletes.len(), 1, "one try to delete the new version");
-    assert_eq!(deletes[0].body["Version"], 2);
+    assert!(!deletes.is_empty(), "the new version was tried");
+    assert!(deletes.iter().all(|d| d.body["Version"] == 2), "{deletes:?}");
 }
 
 #[tokio::test]

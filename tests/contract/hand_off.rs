@@ -162,9 +162,10 @@ async fn a_replacement_whose_hand_off_fails_keeps_the_old_id_and_deletes_its_new
         .assert_failed_with("AccessDeniedException")
         .assert_failed_with(&format!("the new version {}", version_arn(2)));
     assert_eq!(answer.physical_id(), created, "a FAILED Update keeps the old id");
+    // SageMaker refuses while it is CREATING: tried again until the answer is due.
     let deletes = h.sagemaker.calls_of("DeleteImageVersion");
-    assert_eq!(deletes.len(), 1, "one try to delete the new version");
-    assert_eq!(deletes[0].body["Version"], 2);
+    assert!(!deletes.is_empty(), "the new version was tried");
+    assert!(deletes.iter().all(|d| d.body["Version"] == 2), "{deletes:?}");
 }
 
 #[tokio::test]

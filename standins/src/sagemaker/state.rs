@@ -372,20 +372,13 @@ impl State {
         img
     }
 
-    /// What `token` was used for in `region`, while the version it made
-    /// exists: once that version is gone the token is free again (as the
-    /// stand-in has always had it).
-    pub(crate) fn minted(&mut self, region: &str, token: &str) -> Option<&Minted> {
-        let key = (region.to_string(), token.to_string());
-        let (image, number) = self
-            .tokens
-            .get(&key)
-            .map(|m| (m.request.image_name.clone(), m.number))?;
-        if !self.image_entry(region, &image).versions.contains_key(&number) {
-            self.tokens.remove(&key);
-            return None;
-        }
-        self.tokens.get(&key)
+    /// What `token` was used for in `region`. A token stays used when its
+    /// version is gone, as an idempotency token does: the same request
+    /// again gets the first answer, not a second version (two deliveries of
+    /// one request, one of which deleted what the first made, would
+    /// otherwise answer two different versions).
+    pub(crate) fn minted(&self, region: &str, token: &str) -> Option<&Minted> {
+        self.tokens.get(&(region.to_string(), token.to_string()))
     }
 
     /// The settled state of a registered image, or `ResourceNotFound`.

@@ -673,13 +673,15 @@ async fn a_client_token_reused_with_different_parameters_is_refused() {
 }
 
 #[tokio::test]
-async fn a_client_token_is_free_again_once_its_version_is_gone() {
+async fn a_client_token_keeps_its_first_answer_once_its_version_is_gone() {
     let sm = standin(0, 0).await;
-    create_ok(&sm, "tok-1", &["a"]).await;
+    let first = create_ok(&sm, "tok-1", &["a"]).await;
     assert_ok(&delete(&sm, 1).await);
     wait_status(&sm, 1, None).await;
-    let arn = create_ok(&sm, "tok-1", &[]).await;
-    assert!(arn.ends_with("/my-image/2"), "{arn}");
+    assert_eq!(create_ok(&sm, "tok-1", &["a"]).await, first, "no second version");
+    let r = sm_req(&sm, "CreateImageVersion", create_body("tok-1", &[])).await;
+    assert_error(&r, 400, "ValidationException");
+    assert!(sm.versions("my-image").is_empty());
 }
 
 #[tokio::test]
