@@ -308,8 +308,8 @@ async fn a_missing_existing_version_is_refused_without_a_write() {
     assert!(fake.writes().is_empty(), "{:?}", fake.writes());
 }
 
-#[tokio::test(start_paused = true)]
-async fn an_existing_version_still_creating_is_waited_for() {
+/// A fake whose version 1 is CREATING for three more polls.
+fn version_1_still_creating() -> Fake {
     let fake = Fake::default().with_version(1, &[]);
     {
         let mut s = fake.state();
@@ -317,6 +317,12 @@ async fn an_existing_version_still_creating_is_waited_for() {
         v.status = VersionStatus::Creating;
         v.polls_left = 3;
     }
+    fake
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_existing_version_still_creating_is_waited_for() {
+    let fake = version_1_still_creating();
     let done = create(&fake, props(json!({"ExistingVersion": "1"}))).await.unwrap();
     assert_eq!(done.physical_resource_id, arn(1));
     assert!(fake.writes().is_empty(), "nothing differs: {:?}", fake.writes());
@@ -324,13 +330,7 @@ async fn an_existing_version_still_creating_is_waited_for() {
 
 #[tokio::test(start_paused = true)]
 async fn one_step_at_a_time_an_existing_version_still_creating_is_pending_not_refused() {
-    let fake = Fake::default().with_version(1, &[]);
-    {
-        let mut s = fake.state();
-        let v = s.versions.get_mut(&1).unwrap();
-        v.status = VersionStatus::Creating;
-        v.polls_left = 3;
-    }
+    let fake = version_1_still_creating();
     let (pacing, progress) = (Pacing::one_step(), Progress::default());
     let lifecycle = Lifecycle {
         regions: &fake,
