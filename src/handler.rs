@@ -12,12 +12,12 @@ use tracing::{Instrument, error, info, warn};
 
 use crate::aws::AwsConfig;
 use crate::cloudformation::event;
-use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, SendError, Status};
+use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, Status};
 use crate::conclusion::{Conclusion, Ending, Names, RanOut, Request, kept_id};
 use crate::config::{Config, ConfigError};
 use crate::deadline::Budget;
-use crate::handoff::{Chain, HandOff, RESEND_FOR};
-use crate::lifecycle::{Ended, Engine, Pacing, ProgressState, Work};
+use crate::handoff::{Chain, HandOff, Onward, deliver};
+use crate::lifecycle::{Ended, Engine, Pacing, Work};
 use crate::sagemaker::Regions;
 use crate::sagemaker::sdk::SdkRegions;
 
@@ -84,77 +84,47 @@ impl<R: Regions + 'static> Handler<R> {
                 return;
             }
         };
-        if let Some(refusal) = &self.refusal {
-            let id = kept_id(&envelope.request_id, envelope.physical_resource_id.as_deref());
-            if let Some(body) = body(&Answer::failed(&envelope, id, refusal.to_string()))
-                && let Err(e) = self.sender.send(&url, body, budget.answer_until).await
-            {
-                error!(error = %e, "answer not delivered");
-            }
-            return;
-        }
-        let now = SystemTime::now();
-        let (answer, request) =
-            match payload.and_then(|payload| Ok((event::parse(&payload, &envelope, None)?, payload))) {
-                Ok((work, event)) => {
-                    let chain = Chain::of(&event, now);
-                    let answer = match &chain.answer {
-                        Some(body) => {
-                            info!(
-                                hand_offs = chain.hand_offs,
-                                "sending the answer an earlier invocation could not deliver"
-                            );
-                            body.clone().into_bytes()
-                        }
-                        None => match self.run(work, &event, &chain, &envelope, budget, function_arn).await {
-                            Some(answer) => match body(&answer) {
-                                Some(body) => body,
-                                None => return,
-                            },
-                            None => return,
-                        },
-                    };
-                    (answer, Some((chain, event)))
-                }
-                Err(e) => {
-                    let id = kept_id(&envelope.request_id, envelope.physical_resource_id.as_deref());
-                    match body(&Answer::failed(&envelope, id, e.to_string())) {
-                        Some(body) => (body, None),
-                        None => return,
-                    }
-                }
-            };
-        // An answer whose PUT keeps failing goes on to a new invocation, as
-        // a wait does, while the chain has time: left here, it is lost.
-        let resending = request.as_ref().is_some_and(|(chain, _)| chain.answer.is_some());
-        let hand_on = match (&self.hand_off, request) {
-            (Some(hand_off), Some((chain, event))) if chain.can_hand_on_answer() && !chain.time_left(now).is_zero() => {
-                Some((hand_off, chain, event))
-            }
-            _ => None,
+        // A configuration the function cannot run with fails every request.
+        let parsed = match &self.refusal {
+            Some(refusal) => Err(refusal.to_string()),
+            None => payload
+                .and_then(|payload| Ok((event::parse(&payload, &envelope, None)?, payload)))
+                .map_err(|e| e.to_string()),
         };
-        let mut put_until = match hand_on {
-            Some(_) => budget.hand_on_until(),
-            None => budget.answer_until,
-        };
-        if resending {
-            put_until = put_until.min(Instant::now() + RESEND_FOR);
-        }
-        let error = match self.sender.send(&url, answer.clone(), put_until).await {
-            Ok(status) => return info!(status, url = %url.redacted(), "answer delivered"),
-            Err(e) => e,
-        };
-        match (hand_on, &error) {
-            (Some((hand_off, chain, event)), SendError::GaveUp { .. }) => {
-                let next = chain.next_event(&event, &ProgressState::default(), Some(&answer));
-                match tokio::time::timeout_at(budget.answer_until, hand_off.invoke(function_arn, next)).await {
-                    Ok(Ok(())) => warn!(error = %error, "answer not delivered: handed on to a new invocation"),
-                    Ok(Err(e)) => error!(error = %error, hand_off = %e, "answer not delivered, nor handed on"),
-                    Err(_) => error!(error = %error, "answer not delivered, nor handed on in time"),
+        let (work, event) = match parsed {
+            Ok(parsed) => parsed,
+            Err(reason) => {
+                let id = kept_id(&envelope.request_id, envelope.physical_resource_id.as_deref());
+                if let Some(body) = body(&Answer::failed(&envelope, id, reason)) {
+                    deliver(&self.sender, &url, body, budget, None).await;
                 }
+                return;
             }
-            _ => error!(error = %error, "answer not delivered"),
-        }
+        };
+        let chain = Chain::of(&event, SystemTime::now());
+        let answer = match &chain.answer {
+            Some(body) => {
+                info!(
+                    hand_offs = chain.hand_offs,
+                    "sending the answer an earlier invocation could not deliver"
+                );
+                body.clone().into_bytes()
+            }
+            None => match self.run(work, &event, &chain, &envelope, budget, function_arn).await {
+                Some(answer) => match body(&answer) {
+                    Some(body) => body,
+                    None => return,
+                },
+                None => return,
+            },
+        };
+        let onward = self.hand_off.as_ref().map(|hand_off| Onward {
+            hand_off,
+            chain: &chain,
+            event: &event,
+            function_arn,
+        });
+        deliver(&self.sender, &url, answer, budget, onward).await;
     }
 
     /// The answer, or `None` when the request went on in a new invocation.

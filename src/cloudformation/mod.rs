@@ -7,7 +7,7 @@ pub(crate) mod response;
 
 pub(crate) use answer::{Answer, Status, placeholder_id};
 pub(crate) use event::{Envelope, EventError};
-pub(crate) use response::{ResponseSender, SendError};
+pub(crate) use response::{ResponseSender, ResponseUrl, SendError};
 
 #[cfg(test)]
 mod proptests;

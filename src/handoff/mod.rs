@@ -13,6 +13,7 @@
 //! is idempotent (`ClientToken` = `RequestId`), so it finds the version where
 //! the last link left it and never creates a second one.
 
+mod delivery;
 mod handover;
 mod invoke;
 
@@ -21,6 +22,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub(crate) use delivery::{Onward, deliver};
 pub(crate) use handover::Handover;
 pub(crate) use invoke::HandOff;
 
@@ -40,7 +42,7 @@ const MAX_ANSWER_HAND_OFFS: u32 = 2;
 
 /// How long a link that sends an earlier link's answer tries: as long as
 /// the most that link's reserve gave it, not the whole invocation.
-pub(crate) const RESEND_FOR: Duration = Duration::from_secs(10);
+const RESEND_FOR: Duration = Duration::from_secs(10);
 
 /// What one link tells the next.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
