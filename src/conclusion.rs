@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{Instrument, info, warn};
 
-use crate::cloudformation::placeholder_id;
+use crate::cloudformation::kept_id;
 use crate::lifecycle::{
     Discarded, Done, Ended, Engine, Lifecycle, Pacing, Progress, ProgressState, Work, client_token, new_version,
 };
@@ -92,14 +92,6 @@ enum Cause {
     Panicked(String),
     HandOffFailed(String),
     TimedOut(RanOut),
-}
-
-/// The id a FAILED answer keeps: the request's own, or for a request that
-/// has none (a Create), one that is not an ARN.
-pub(crate) fn kept_id(request_id: &str, physical_id: Option<&str>) -> String {
-    physical_id
-        .filter(|id| !id.is_empty())
-        .map_or_else(|| placeholder_id(request_id), str::to_owned)
 }
 
 impl<R: Regions + 'static> Engine<R> {

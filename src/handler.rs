@@ -12,8 +12,8 @@ use tracing::{Instrument, error, info, warn};
 
 use crate::aws::AwsConfig;
 use crate::cloudformation::event;
-use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, Status};
-use crate::conclusion::{Conclusion, Ending, Names, RanOut, Request, kept_id};
+use crate::cloudformation::{Answer, Envelope, EventError, ResponseSender, Status, kept_id};
+use crate::conclusion::{Conclusion, Ending, Names, RanOut, Request};
 use crate::config::{Config, ConfigError};
 use crate::deadline::Budget;
 use crate::handoff::{Chain, HandOff, Onward, deliver};

@@ -17,7 +17,8 @@ use serde_json::{Value, json};
 use tracing::{Instrument, info, warn};
 
 use crate::cloudformation::event::{self, Envelope};
-use crate::conclusion::{Conclusion, Ending, Names, RanOut, Request, kept_id};
+use crate::cloudformation::kept_id;
+use crate::conclusion::{Conclusion, Ending, Names, RanOut, Request};
 use crate::config::{Config, ConfigError};
 use crate::deadline::Budget;
 use crate::handoff::Handover;

@@ -16,14 +16,13 @@ pub(crate) fn placeholder_id(request_id: &str) -> String {
     format!("no-image-version-{request}")
 }
 
-/// CloudFormation refuses an empty id: a careless tool's empty
-/// `PhysicalResourceId` is answered with the placeholder instead.
-fn non_empty(physical_resource_id: String, envelope: &Envelope) -> String {
-    if physical_resource_id.is_empty() {
-        placeholder_id(&envelope.request_id)
-    } else {
-        physical_resource_id
-    }
+/// The id an answer keeps: the request's own, or for a request that has
+/// none (a Create) or an empty one (CloudFormation refuses it), one that is
+/// not an ARN.
+pub(crate) fn kept_id(request_id: &str, physical_id: Option<&str>) -> String {
+    physical_id
+        .filter(|id| !id.is_empty())
+        .map_or_else(|| placeholder_id(request_id), str::to_owned)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -53,7 +52,7 @@ impl Answer {
         Answer {
             status: Status::Success,
             reason: None,
-            physical_resource_id: non_empty(physical_resource_id, envelope),
+            physical_resource_id: kept_id(&envelope.request_id, Some(&physical_resource_id)),
             stack_id: envelope.stack_id.clone(),
             request_id: envelope.request_id.clone(),
             logical_resource_id: envelope.logical_resource_id.clone(),
@@ -65,7 +64,7 @@ impl Answer {
         Answer {
             status: Status::Failed,
             reason: Some(reason),
-            physical_resource_id: non_empty(physical_resource_id, envelope),
+            physical_resource_id: kept_id(&envelope.request_id, Some(&physical_resource_id)),
             stack_id: envelope.stack_id.clone(),
             request_id: envelope.request_id.clone(),
             logical_resource_id: envelope.logical_resource_id.clone(),

@@ -5,7 +5,7 @@ pub(crate) mod answer;
 pub(crate) mod event;
 pub(crate) mod response;
 
-pub(crate) use answer::{Answer, Status, placeholder_id};
+pub(crate) use answer::{Answer, Status, kept_id};
 pub(crate) use event::{Envelope, EventError};
 pub(crate) use response::{ResponseSender, ResponseUrl, SendError};
 

@@ -155,7 +155,7 @@ async fn any_other_failure_answers_the_request_id_else_a_placeholder() {
         &ProgressState::default(),
     )
     .await;
-    assert_eq!(id, placeholder_id("req"));
+    assert!(id.starts_with("no-image-version-"), "a placeholder, not an ARN: {id}");
     assert!(fake.writes().is_empty(), "{:?}", fake.writes());
 }
 

@@ -111,7 +111,7 @@ impl<R: Regions> Lifecycle<'_, R> {
 
     /// A new version for an Update. If it fails, the FAILED answer keeps the
     /// old id, and the answering side deletes the new one
-    /// (`Engine::discard_replacement`): nothing else would.
+    /// (`Engine::conclude`): nothing else would.
     async fn replace(&self, wanted: Wanted<'_>) -> Result<Done, Halt> {
         self.create_version(wanted).await
     }
