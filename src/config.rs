@@ -54,48 +54,65 @@ impl Config {
     /// configuration, each bad value at its default, and the first error.
     pub(crate) fn from_vars(var: impl Fn(&str) -> Option<String>) -> (Config, Option<ConfigError>) {
         let mut errors = Vec::new();
-        let mut setting = |name, takes, parse: &dyn Fn(&str) -> Option<Setting>| {
-            let value = var(name)?;
-            let parsed = parse(&value);
-            if parsed.is_none() {
-                errors.push(ConfigError { name, value, takes });
-            }
-            parsed
-        };
         let flag = |v: &str| {
-            let on = v.eq_ignore_ascii_case("true");
-            (on || v.eq_ignore_ascii_case("false")).then_some(Setting::Flag(on))
+            ["false", "true"]
+                .iter()
+                .position(|b| v.eq_ignore_ascii_case(b))
+                .map(|i| i == 1)
         };
-        let mode = setting(PROVIDER_FRAMEWORK, "cdk, or no value at all", &|v| {
-            v.eq_ignore_ascii_case("cdk").then_some(Setting::Mode(Mode::Provider))
-        });
-        let give_up_after = setting(PROVIDER_GIVE_UP_SECONDS, "whole seconds, 1 or more", &|v| {
-            let seconds = v.parse::<u64>().ok().filter(|s| *s > 0)?;
-            Some(Setting::Seconds(Duration::from_secs(seconds)))
-        });
-        let hand_off = setting(CFN_HAND_OFF, "true or false", &flag);
-        let allow_loopback = setting(CFN_ALLOW_LOOPBACK_RESPONSE_URL, "true or false", &flag);
         let config = Config {
-            mode: match mode {
-                Some(Setting::Mode(mode)) => mode,
-                _ => Mode::Direct,
-            },
-            give_up_after: match give_up_after {
-                Some(Setting::Seconds(after)) => Some(after),
-                _ => None,
-            },
-            hand_off: !matches!(hand_off, Some(Setting::Flag(false))),
-            allow_loopback_response_url: matches!(allow_loopback, Some(Setting::Flag(true))),
+            mode: read(
+                &var,
+                &mut errors,
+                PROVIDER_FRAMEWORK,
+                "cdk, or no value at all",
+                Mode::Direct,
+                |v| v.eq_ignore_ascii_case("cdk").then_some(Mode::Provider),
+            ),
+            give_up_after: read(
+                &var,
+                &mut errors,
+                PROVIDER_GIVE_UP_SECONDS,
+                "whole seconds, 1 or more",
+                None,
+                |v| {
+                    v.parse::<u64>()
+                        .ok()
+                        .filter(|s| *s > 0)
+                        .map(|s| Some(Duration::from_secs(s)))
+                },
+            ),
+            hand_off: read(&var, &mut errors, CFN_HAND_OFF, "true or false", true, flag),
+            allow_loopback_response_url: read(
+                &var,
+                &mut errors,
+                CFN_ALLOW_LOOPBACK_RESPONSE_URL,
+                "true or false",
+                false,
+                flag,
+            ),
         };
         (config, errors.into_iter().next())
     }
 }
 
-/// A value read, before it takes its place in [`Config`].
-enum Setting {
-    Mode(Mode),
-    Seconds(Duration),
-    Flag(bool),
+/// One variable: `parse` of its value, `default` when it is unset or does
+/// not parse (then the error is noted).
+fn read<T>(
+    var: &impl Fn(&str) -> Option<String>,
+    errors: &mut Vec<ConfigError>,
+    name: &'static str,
+    takes: &'static str,
+    default: T,
+    parse: impl Fn(&str) -> Option<T>,
+) -> T {
+    let Some(value) = var(name) else {
+        return default;
+    };
+    parse(&value).unwrap_or_else(|| {
+        errors.push(ConfigError { name, value, takes });
+        default
+    })
 }
 
 #[cfg(test)]

@@ -36,18 +36,22 @@ impl Handler<SdkRegions> {
     pub(crate) fn with(config: &Config, refusal: Option<ConfigError>) -> Arc<Self> {
         let aws = AwsConfig::default();
         let runtime_api = std::env::var("AWS_LAMBDA_RUNTIME_API").ok();
-        let mut handler = Handler::new(
+        Handler::new(
             SdkRegions::new(aws.clone()),
             ResponseSender::new(config.allow_loopback_response_url, runtime_api),
             config.hand_off.then(|| HandOff::new(aws)),
-        );
-        Arc::get_mut(&mut handler).expect("just made").refusal = refusal;
-        handler
+            refusal,
+        )
     }
 }
 
 impl<R: Regions + 'static> Handler<R> {
-    pub(crate) fn new(regions: R, sender: ResponseSender, hand_off: Option<HandOff>) -> Arc<Self> {
+    pub(crate) fn new(
+        regions: R,
+        sender: ResponseSender,
+        hand_off: Option<HandOff>,
+        refusal: Option<ConfigError>,
+    ) -> Arc<Self> {
         Arc::new(Handler {
             engine: Arc::new(Engine {
                 regions,
@@ -55,7 +59,7 @@ impl<R: Regions + 'static> Handler<R> {
             }),
             sender,
             hand_off,
-            refusal: None,
+            refusal,
         })
     }
 

@@ -54,24 +54,18 @@ pub(crate) struct Provider<R> {
 
 impl Provider<SdkRegions> {
     pub(crate) fn with(config: &Config, refusal: Option<ConfigError>) -> Arc<Self> {
-        let mut provider = Provider::new(SdkRegions::new(crate::aws::AwsConfig::default()), config.give_up_after);
-        Arc::get_mut(&mut provider).expect("just made").refusal = refusal;
-        provider
+        Arc::new(Provider {
+            engine: Arc::new(Engine {
+                regions: SdkRegions::new(crate::aws::AwsConfig::default()),
+                pacing: Pacing::one_step(),
+            }),
+            give_up_after: config.give_up_after,
+            refusal,
+        })
     }
 }
 
 impl<R: Regions + 'static> Provider<R> {
-    pub(crate) fn new(regions: R, give_up_after: Option<Duration>) -> Arc<Self> {
-        Arc::new(Provider {
-            engine: Arc::new(Engine {
-                regions,
-                pacing: Pacing::one_step(),
-            }),
-            give_up_after,
-            refusal: None,
-        })
-    }
-
     pub(crate) async fn handle(self: Arc<Self>, event: LambdaEvent<Box<RawValue>>) -> Result<Value, Failed> {
         let (payload, context) = event.into_parts();
         let budget = Budget::from_deadline_ms(context.deadline);
