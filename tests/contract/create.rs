@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use serde_json::json;
-use standins::Deadline;
 use standins::local::REGION;
 use standins::sagemaker::image_arn;
 
@@ -66,14 +65,7 @@ async fn every_create_image_version_under_one_token_sends_the_same_parameters() 
     // Delivered, then delivered again once its aliases are in place: the
     // second try meets other aliases than the first, and sends the same.
     h.invoke(&event).await.assert_success();
-    let again = h
-        .invoke_raw(
-            serde_json::to_vec(&event).unwrap(),
-            Deadline::In(Duration::from_secs(60)),
-        )
-        .await;
-    assert!(again.is_response(), "{again:?}");
-    let answers = h.accepted_answers(event["RequestId"].as_str().unwrap());
+    let answers = h.deliver_again(&event).await;
     assert_eq!(answers.len(), 2);
     assert_eq!(answers[0].physical_id(), answers[1].physical_id());
     let creates = h.sagemaker.calls_of("CreateImageVersion");

@@ -324,6 +324,19 @@ impl Harness {
         Answer::from(put)
     }
 
+    /// Delivers `event` once more, as Lambda may, and returns every accepted
+    /// answer to its request, in order of arrival.
+    pub async fn deliver_again(&self, event: &Value) -> Vec<Answer> {
+        let again = self
+            .invoke_raw(
+                serde_json::to_vec(event).unwrap(),
+                Deadline::In(Duration::from_secs(60)),
+            )
+            .await;
+        assert!(again.is_response(), "the function must return Ok to Lambda: {again:?}");
+        self.accepted_answers(event["RequestId"].as_str().unwrap())
+    }
+
     /// The accepted answers to `request_id`, in order of arrival.
     pub fn accepted_answers(&self, request_id: &str) -> Vec<Answer> {
         self.receiver

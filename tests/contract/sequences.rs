@@ -3,10 +3,7 @@
 //! its last event (Lambda delivers asynchronous events at least once): every
 //! delivery of one request answers the same.
 
-use std::time::Duration;
-
 use serde_json::{Value, json};
-use standins::Deadline;
 
 use crate::answer::Answer;
 use crate::harness::{Harness, IMAGE, props, with};
@@ -23,14 +20,7 @@ fn first() -> Value {
 async fn delivered_twice(h: &Harness, event: &Value) -> Answer {
     let first = h.invoke(event).await;
     first.assert_well_formed(event);
-    let again = h
-        .invoke_raw(
-            serde_json::to_vec(event).unwrap(),
-            Deadline::In(Duration::from_secs(60)),
-        )
-        .await;
-    assert!(again.is_response(), "{again:?}");
-    let answers = h.accepted_answers(event["RequestId"].as_str().unwrap());
+    let answers = h.deliver_again(event).await;
     assert_eq!(answers.len(), 2, "{answers:?}");
     let kept = |a: &Answer| {
         (
