@@ -91,19 +91,7 @@ async fn serve_runs_the_function_behind_the_lambda_api_over_https_and_stops_it_o
     let dir = std::env::temp_dir().join(format!("standins-serve-{}", std::process::id()));
     let script = write_fake_function(&dir);
     let ca_path = dir.join("ca.pem");
-    let any = "127.0.0.1:0";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_standins"))
-        .args([
-            "serve",
-            "--sagemaker",
-            any,
-            "--receiver",
-            any,
-            "--lambda",
-            any,
-            "--sfn",
-            any,
-        ])
+    let mut child = serve_on_free_ports()
         .args([
             "--tls-ca",
             ca_path.to_str().unwrap(),
@@ -194,4 +182,34 @@ async fn first_line(stdout: std::process::ChildStdout) -> String {
         .await
         .expect("serve prints its endpoints")
         .unwrap()
+}
+
+/// `standins serve` with every stand-in on a free loopback port.
+fn serve_on_free_ports() -> Command {
+    let any = "127.0.0.1:0";
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_standins"));
+    serve.args([
+        "serve",
+        "--sagemaker",
+        any,
+        "--receiver",
+        any,
+        "--lambda",
+        any,
+        "--sfn",
+        any,
+    ]);
+    serve
+}
+
+#[test]
+fn serve_will_not_start_without_the_service_model() {
+    let out = serve_on_free_ports()
+        .env("SAGEMAKER_SERVICE_MODEL", "/nonexistent/service-2.json.gz")
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    let named = stderr.contains("/nonexistent/service-2.json.gz") && stderr.contains("run `make tools`");
+    assert!(named, "{stderr}");
 }

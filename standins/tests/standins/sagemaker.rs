@@ -482,30 +482,6 @@ async fn members_of_the_wrong_json_type_are_serialization_errors_naming_the_memb
 }
 
 #[tokio::test]
-async fn the_stand_in_will_not_start_without_the_service_model() {
-    let any = "127.0.0.1:0";
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_standins"))
-        .args([
-            "serve",
-            "--sagemaker",
-            any,
-            "--receiver",
-            any,
-            "--lambda",
-            any,
-            "--sfn",
-            any,
-        ])
-        .env("SAGEMAKER_SERVICE_MODEL", "/nonexistent/service-2.json.gz")
-        .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{stderr}");
-    let named = stderr.contains("/nonexistent/service-2.json.gz") && stderr.contains("run `make tools`");
-    assert!(named, "{stderr}");
-}
-
-#[tokio::test]
 async fn valid_metadata_and_aliases_are_kept_as_given() {
     let sm = standin(10, 10).await;
     let body = create_with(json!({
