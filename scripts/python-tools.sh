@@ -4,12 +4,14 @@
 #   tools (default)  .venv        tools.txt (cfn-lint, aws-sam-cli) and
 #                                 tools-no-deps.txt (cargo-lambda, --no-deps)
 #   bench            .venv-bench  bench.txt (boto3, for bench/baseline)
+#   construct        .venv-construct  construct.txt (build, setuptools, twine:
+#                                 the construct library's Python wheel)
 # Re-running is cheap: a stamp records the requirement files and the Python
 # version, and nothing is installed while they match. Quiet unless something
 # fails (then pip's whole output). Recreates a venv whose Python is gone or of
 # another version; a lock serializes concurrent runs (make -j).
 # PYTHON=python3.12 picks another interpreter.
-# Usage (from anywhere): scripts/python-tools.sh [tools|bench]
+# Usage (from anywhere): scripts/python-tools.sh [tools|bench|construct]
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,7 +21,8 @@ set_name="${1:-tools}"
 case "${set_name}" in
   tools) venv="${ROOT}/.venv" ;;
   bench) venv="${ROOT}/.venv-bench" ;;
-  *) echo "usage: $0 [tools|bench]" >&2; exit 2 ;;
+  construct) venv="${ROOT}/.venv-construct" ;;
+  *) echo "usage: $0 [tools|bench|construct]" >&2; exit 2 ;;
 esac
 reqs=("${REQS}/${set_name}.txt")
 no_deps="${REQS}/${set_name}-no-deps.txt"

@@ -1,9 +1,8 @@
-// The SageMakerImageVersion construct in stacks of its own (the compiled
-// build/lib/ that `cdk synth` or `npx tsc` writes).
+// The library's constructs in stacks of their own: the compiled lib/ (jsii,
+// scripts/construct-build.sh) with the packages bundled in asset/.
 //   node --test test/
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { createRequire } from 'node:module';
@@ -11,15 +10,13 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 const { App, CfnParameter, Duration, Stack } = require('aws-cdk-lib');
 const { Template } = require('aws-cdk-lib/assertions');
+const lambda = require('aws-cdk-lib/aws-lambda');
 const sagemaker = require('aws-cdk-lib/aws-sagemaker');
-const { SageMakerImageVersion } = require('../build/lib/image-version.js');
+const { ImageVersionFunction, JobType, SageMakerImageVersion } = require('../lib/index.js');
 
-// Synth only hashes and copies the package: any file named .zip will do.
-const zip = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'construct-test-')), 'bootstrap.zip');
-fs.writeFileSync(zip, 'placeholder');
-
-const newStack = () => new Stack(new App({ context: { bootstrapZip: zip } }), 'Test');
+const newStack = () => new Stack(new App(), 'Test');
 const required = { image: 'my-image', baseImage: '123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:1.0' };
+const bundled = ['x86_64', 'arm64'].filter((a) => fs.existsSync(path.join(import.meta.dirname, '..', 'asset', a, 'bootstrap.zip')));
 
 test('the versions of a stack share one provider: one handler function, one waiter', () => {
   const stack = newStack();
@@ -52,11 +49,18 @@ test('through the provider, a serviceTimeout below what the framework may take i
 
 test('properties are rendered as CloudFormation sends them: strings, absent ones left out', () => {
   const stack = newStack();
-  new SageMakerImageVersion(stack, 'V', { ...required, horovod: true, aliases: ['a'], existingVersion: 3 });
+  new SageMakerImageVersion(stack, 'V', { ...required, horovod: true, aliases: ['a'], existingVersion: 3, jobType: JobType.NOTEBOOK_KERNEL });
   const { ServiceToken, ServiceTimeout, ...props } = Object.values(
     Template.fromStack(stack).findResources('Custom::SageMakerImageVersion'),
   )[0].Properties;
-  assert.deepEqual(props, { ImageName: 'my-image', BaseImage: required.baseImage, Aliases: ['a'], Horovod: 'true', ExistingVersion: 3 });
+  assert.deepEqual(props, {
+    ImageName: 'my-image',
+    BaseImage: required.baseImage,
+    Aliases: ['a'],
+    Horovod: 'true',
+    ExistingVersion: 3,
+    JobType: 'NOTEBOOK_KERNEL',
+  });
 });
 
 test('existingVersion must be a version number, 1 or more; a token is taken as is', () => {
@@ -92,4 +96,42 @@ test('ref and the getters are Ref and Fn::GetAtt Arn, Version, ContainerImage, I
   ]) {
     assert.deepEqual(stack.resolve(value), { 'Fn::GetAtt': [logicalId, attribute] });
   }
+});
+
+test('the library bundles the function for x86_64, and its functions deploy a bundled architecture: arm64 when bundled', () => {
+  assert.ok(bundled.includes('x86_64'), `asset/ holds ${bundled.join(', ') || 'nothing'}: run scripts/construct-build.sh`);
+  const stack = newStack();
+  new ImageVersionFunction(stack, 'F');
+  Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+    Architectures: [bundled.includes('arm64') ? 'arm64' : 'x86_64'],
+    Handler: 'bootstrap',
+    Runtime: 'provided.al2023',
+  });
+  for (const a of [lambda.Architecture.X86_64, lambda.Architecture.ARM_64]) {
+    assert.equal(ImageVersionFunction.bundledPackage(a) !== undefined, bundled.includes(a.name), a.name);
+  }
+});
+
+test('an architecture the library does not bundle is refused, naming those it does', { skip: bundled.includes('arm64') && 'both are bundled' }, () => {
+  assert.throws(
+    () => new ImageVersionFunction(newStack(), 'F', { architecture: lambda.Architecture.ARM_64 }),
+    /F: this build of cdk-sagemaker-image-version bundles no package for arm64 \(it has: x86_64\)/,
+  );
+});
+
+test('a package given as code replaces the bundled one, for the architecture given', () => {
+  const stack = newStack();
+  const zip = ImageVersionFunction.bundledPackage(lambda.Architecture.X86_64);
+  new ImageVersionFunction(stack, 'F', { code: lambda.Code.fromAsset(zip), architecture: lambda.Architecture.X86_64 });
+  Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', { Architectures: ['x86_64'] });
+});
+
+test('logLevel sets RUST_LOG and the application log level; another value is refused', () => {
+  const stack = newStack();
+  new ImageVersionFunction(stack, 'F', { logLevel: 'debug' });
+  Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+    Environment: { Variables: { RUST_LOG: 'debug' } },
+    LoggingConfig: { ApplicationLogLevel: 'DEBUG', LogFormat: 'JSON' },
+  });
+  assert.throws(() => new ImageVersionFunction(newStack(), 'G', { logLevel: 'verbose' }), /G: logLevel must be one of trace, debug, info, warn, error/);
 });

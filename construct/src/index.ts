@@ -1,0 +1,3 @@
+export * from './function';
+export * from './provider';
+export * from './image-version';
