@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The binary behind CDK's Provider framework, unmodified (examples/cdk/framework/):
-#   1. builds the function and the stand-ins (debug) and the CDK example's
-#      TypeScript (the suite reads the waiter's retries from the construct),
+# The packaged function behind CDK's Provider framework, unmodified
+# (examples/cdk/framework/):
+#   1. installs the CDK example (scripts/cdk-deps.sh), with the construct
+#      library as a user gets it (the suite reads the waiter's retries from
+#      its construct), builds the stand-ins (debug), and unpacks the function
+#      the library bundles for this machine's architecture,
 #   2. starts `standins serve` over TLS with a throw-away CA: the function
 #      with PROVIDER_FRAMEWORK=cdk behind Lambda's Invoke API, Step Functions'
 #      StartExecution, the SageMaker stand-in, and the response receiver on
@@ -22,7 +25,9 @@ RECEIVER=127.0.0.1:443
 
 "${ROOT}/scripts/cdk-deps.sh"
 build_binaries
-(cd "${APP}" && npx --no-install tsc)
+case "$(uname -m)" in x86_64 | amd64) arch=x86_64 ;; *) arch=arm64 ;; esac
+package="${APP}/node_modules/cdk-sagemaker-image-version/asset/${arch}/bootstrap.zip"
+[[ -f "${package}" ]] || { echo "${SCRIPT_NAME}: the installed construct library bundles no ${arch} package (${package})" >&2; exit 1; }
 
 if listening "${RECEIVER}"; then
   echo "${SCRIPT_NAME}: ${RECEIVER} is already in use (see: ss -ltnp)" >&2
@@ -30,11 +35,13 @@ if listening "${RECEIVER}"; then
 fi
 tmp="$(mktemp -d)"
 trap 'stop_groups; rm -rf "${tmp}"' EXIT
+"${ROOT}/.venv/bin/python" -m zipfile -e "${package}" "${tmp}/function"
+chmod 0755 "${tmp}/function/bootstrap"
 mkdir -p "${TARGET_DIR}/local"
 log="${TARGET_DIR}/local/cdk-framework-standins.log"
 start_standins "${log}" --tls-ca "${tmp}/ca.pem" --receiver "${RECEIVER}" \
   --sagemaker 127.0.0.1:0 --lambda 127.0.0.1:0 --sfn 127.0.0.1:0 \
-  --function "${TARGET_DIR}/debug/${FUNCTION_BIN}" --function-env PROVIDER_FRAMEWORK=cdk
+  --function "${tmp}/function/bootstrap" --function-env PROVIDER_FRAMEWORK=cdk
 
 framework_log="${TARGET_DIR}/local/cdk-framework.log"
 : >"${framework_log}"

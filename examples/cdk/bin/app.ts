@@ -5,11 +5,10 @@
 //   npx cdk deploy --parameters BaseImage=ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG \
 //                  --parameters NextBaseImage=ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG2
 //
+// The constructs come from the library cdk-sagemaker-image-version
+// (../../construct, which bundles the function), installed by npm ci.
+//
 // Context (-c KEY=VALUE):
-//   bootstrapZip  the functions' bootstrap.zip (default: $BOOTSTRAP_ZIP, else
-//                 ../../target/lambda/sagemaker-image-version/bootstrap.zip,
-//                 made by `make package` at the repository root); relative
-//                 paths are taken from this directory
 //   imageName     name of the SageMaker image (default cdk-example-image)
 //   stackName     name of the stack (default SageMakerImageVersionExample)
 import { App } from 'aws-cdk-lib';

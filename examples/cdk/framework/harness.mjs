@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { Console } from 'node:console';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -133,15 +132,13 @@ export function request(requestType, properties, { physicalResourceId, oldProper
 /**
  * The waiter's Retry as CDK synthesizes it for the construct's provider: the
  * attempts a real waiter makes. Read from a stack synthesized here, with the
- * compiled construct (build/lib).
+ * installed construct library (cdk-sagemaker-image-version).
  */
 export function waiterRetry() {
   const { App, Stack } = require('aws-cdk-lib');
   const { Template } = require('aws-cdk-lib/assertions');
-  const { SageMakerImageVersion } = require('../build/lib/image-version.js');
-  const zip = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'framework-suite-')), 'bootstrap.zip');
-  fs.writeFileSync(zip, 'synth only hashes the package');
-  const stack = new Stack(new App({ context: { bootstrapZip: zip } }), 'Waiter');
+  const { SageMakerImageVersion } = require('cdk-sagemaker-image-version');
+  const stack = new Stack(new App(), 'Waiter');
   new SageMakerImageVersion(stack, 'V', { image: IMAGE, baseImage: BASE_IMAGE });
   const [machine] = Object.values(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'));
   const [, parts] = machine.Properties.DefinitionString['Fn::Join'];

@@ -13,9 +13,14 @@ import {
 } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sagemaker from 'aws-cdk-lib/aws-sagemaker';
+import {
+  ImageVersionFunction,
+  JobType,
+  Processor,
+  SageMakerImageVersion,
+  VendorGuidance,
+} from 'cdk-sagemaker-image-version';
 import { Construct } from 'constructs';
-import { ImageVersionFunction } from './function';
-import { SageMakerImageVersion } from './image-version';
 
 /** The direct function's timeout; it must stay below its resources' serviceTimeout. */
 const FUNCTION_TIMEOUT = Duration.minutes(10);
@@ -33,8 +38,7 @@ export interface SageMakerImageVersionStackProps extends StackProps {
  * construct in both wirings: through the stack's CDK Provider (the default),
  * and directly to a function that answers CloudFormation itself (the wiring a
  * plain CloudFormation or SAM template uses; its ARN is the ServiceToken
- * output). The functions' package is the bootstrap.zip of `make package`
- * (context bootstrapZip, else $BOOTSTRAP_ZIP).
+ * output). The functions' package is the one the library bundles.
  */
 export class SageMakerImageVersionStack extends Stack {
   constructor(scope: Construct, id: string, props: SageMakerImageVersionStackProps) {
@@ -42,7 +46,6 @@ export class SageMakerImageVersionStack extends Stack {
 
     // ---- The direct function ---------------------------------------------
     const direct = new ImageVersionFunction(this, 'Direct', {
-      framework: 'cloudformation',
       timeout: FUNCTION_TIMEOUT,
       functionName: `${this.stackName}-provider`,
     }).function;
@@ -90,12 +93,12 @@ export class SageMakerImageVersionStack extends Stack {
       region: Aws.REGION,
       aliases: ['stable', '1.0'],
       horovod: false,
-      jobType: 'TRAINING',
+      jobType: JobType.TRAINING,
       mlFramework: 'PyTorch 2.3',
       programmingLang: 'Python 3.11',
-      processor: 'GPU',
+      processor: Processor.GPU,
       releaseNotes: 'First version of the example image',
-      vendorGuidance: 'STABLE',
+      vendorGuidance: VendorGuidance.STABLE,
     });
 
     // A second version of the same image, wired directly to the function.
@@ -105,10 +108,10 @@ export class SageMakerImageVersionStack extends Stack {
       image,
       baseImage: nextBaseImage.valueAsString,
       aliases: ['latest'],
-      jobType: 'TRAINING',
-      processor: 'GPU',
+      jobType: JobType.TRAINING,
+      processor: Processor.GPU,
       releaseNotes: 'Second version of the example image',
-      vendorGuidance: 'NOT_PROVIDED',
+      vendorGuidance: VendorGuidance.NOT_PROVIDED,
       serviceToken: direct.functionArn,
     });
     nextVersion.node.addDependency(version);

@@ -1,12 +1,12 @@
 // Checks the template that `cdk synth` wrote to cdk.out/ (run by
-// scripts/cdk-check.sh before this test; or run `npx cdk synth` yourself,
-// with `-c bootstrapZip=PATH` when the real bootstrap.zip is not built).
+// scripts/cdk-check.sh before this test; or run `npx cdk synth` yourself).
 //   node --test test/
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const outDir = path.resolve(here, '..', 'cdk.out');
@@ -41,6 +41,39 @@ const asArray = (v) => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 const getAtt = (id, attribute) => ({ 'Fn::GetAtt': [id, attribute] });
 const env = (fn) => fn.Properties.Environment?.Variables ?? {};
 
+/** The ELF machine of the `bootstrap` in a Lambda package: 'x86_64' or 'arm64'. */
+function packageArchitecture(zipPath) {
+  const zip = fs.readFileSync(zipPath);
+  // The central directory's entry for bootstrap (sizes are reliable there).
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  let at = zip.readUInt32LE(eocd + 16);
+  for (let n = zip.readUInt16LE(eocd + 10); n > 0; n--) {
+    const [method, size, nameLength, extraLength, commentLength, local] = [
+      zip.readUInt16LE(at + 10), zip.readUInt32LE(at + 20), zip.readUInt16LE(at + 28),
+      zip.readUInt16LE(at + 30), zip.readUInt16LE(at + 32), zip.readUInt32LE(at + 42),
+    ];
+    const name = zip.toString('utf8', at + 46, at + 46 + nameLength);
+    at += 46 + nameLength + extraLength + commentLength;
+    if (name !== 'bootstrap') continue;
+    const start = local + 30 + zip.readUInt16LE(local + 26) + zip.readUInt16LE(local + 28);
+    const data = zip.subarray(start, start + size);
+    const elf = method === 0 ? data : zlib.inflateRawSync(data);
+    assert.equal(elf.toString('latin1', 0, 4), '\x7fELF', `${zipPath}: bootstrap is an ELF binary`);
+    const machine = { 62: 'x86_64', 183: 'arm64' }[elf.readUInt16LE(18)];
+    assert.ok(machine, `${zipPath}: bootstrap's ELF machine ${elf.readUInt16LE(18)}`);
+    return machine;
+  }
+  assert.fail(`${zipPath} holds no bootstrap`);
+}
+
+/** The package cdk synth staged for a function (its asset in cdk.out/). */
+function stagedPackage(fn) {
+  const key = fn.Properties.Code.S3Key;
+  const staged = path.join(outDir, `asset.${key}`);
+  assert.ok(fs.existsSync(staged), `${staged} (the asset of S3Key ${key})`);
+  return staged;
+}
+
 // The functions running the binary, by mode; the rest are CDK's framework.
 const binaries = ofType('AWS::Lambda::Function').filter(([, f]) => f.Properties.Runtime === 'provided.al2023');
 const [[directId, direct]] = binaries.filter(([, f]) => env(f).PROVIDER_FRAMEWORK === undefined);
@@ -68,10 +101,10 @@ function waiterRetry() {
   return retry;
 }
 
-test('two functions run the binary, provided.al2023 on arm64 with handler bootstrap: one direct, one with PROVIDER_FRAMEWORK=cdk', () => {
+test('two functions run the binary, provided.al2023 with handler bootstrap, on the architecture of the package they deploy: one direct, one with PROVIDER_FRAMEWORK=cdk', () => {
   assert.equal(binaries.length, 2);
   for (const [id, fn] of binaries) {
-    assert.deepEqual(fn.Properties.Architectures, ['arm64'], id);
+    assert.deepEqual(fn.Properties.Architectures, [packageArchitecture(stagedPackage(fn))], id);
     assert.equal(fn.Properties.Handler, 'bootstrap', id);
     assert.equal(fn.Properties.MemorySize, 128, id);
     assert.equal(fn.Properties.LoggingConfig.LogFormat, 'JSON', id);
