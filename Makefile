@@ -4,7 +4,7 @@ SHELL := /bin/bash
 BIN := sagemaker-image-version
 EVENT ?= events/create.json
 
-.PHONY: help demo test rust-tests lint check-format templates cdk cdk-framework cargo-lambda-smoke ministack tools watch invoke package bench
+.PHONY: help demo test rust-tests lint check-format templates release release-test construct construct-test cdk cdk-framework cargo-lambda-smoke ministack tools watch invoke package bench
 
 help:
 	@echo "make demo     Create -> Update -> Delete against the local SageMaker stand-in, printing each answer"
@@ -12,6 +12,8 @@ help:
 	@echo "make watch    the function under cargo lambda watch, wired to the local stand-ins"
 	@echo "make invoke EVENT=events/create.json   send one event to 'make watch' and print the answer"
 	@echo "make package  release build and bootstrap.zip for this machine's architecture"
+	@echo "make release  dist/: the function's zip per architecture, its template, SHA256SUMS"
+	@echo "make construct  the CDK construct library from dist/: npm tarball and Python wheel"
 	@echo "make bench    benchmarks against the Python handler (BUILD=1 also times a clean release build)"
 
 # The events and their order: standins/src/local.rs (`target/debug/standins events`).
@@ -21,7 +23,9 @@ demo: tools
 	cargo build --workspace --bins
 	target/debug/standins demo --function target/debug/$(BIN)
 
-test: check-format lint rust-tests cargo-lambda-smoke ministack templates cdk cdk-framework
+# The release is built once (7-10 minutes on 2 cores): its zip is what the
+# construct library bundles, and what the CDK checks and CDK's framework suite run.
+test: check-format lint rust-tests cargo-lambda-smoke ministack templates release-test construct-test cdk cdk-framework
 
 check-format:
 	cargo fmt --all -- --check
@@ -38,12 +42,28 @@ tools:
 templates: tools
 	scripts/lint-templates.sh
 
-cdk: tools
+# dist/: the release artifacts, and their tests (the sums, the templates, the
+# unpacked bootstrap through a Create and a Delete against the stand-ins).
+release: tools
+	scripts/release.sh
+
+release-test: release
+	scripts/release-test.sh
+
+# The CDK construct library (construct/), from dist/'s zip: npm tarball and
+# Python wheel; then the README's TypeScript and Python apps installing them.
+construct: release
+	scripts/construct-build.sh
+
+construct-test: construct
+	scripts/construct-test.sh
+
+cdk: construct
 	scripts/cdk-check.sh
 
 # CDK's own Provider framework runtime driving the binary; its receiver
 # listens on 443, as the framework PUTs there (root, or CAP_NET_BIND_SERVICE).
-cdk-framework: tools
+cdk-framework: construct
 	scripts/cdk-framework-test.sh
 
 cargo-lambda-smoke: tools

@@ -7,6 +7,8 @@
 #   3. each packaged template names its zip and passes cfn-lint (with the
 #      repo's rules) and `sam validate --lint`; its SAR metadata and the
 #      versions agree (scripts/release.py check);
+#      the README's SAM quick start: its sha256sum line passes in dist/, and
+#      its sam deploy names one of these templates;
 #   4. the zip for this machine's architecture, unpacked, runs one Create and
 #      its Delete against the stand-ins (`standins demo`, events/create.json
 #      then events/delete-replaced.json, which deletes version 1): both
@@ -76,6 +78,16 @@ for zip in "${zips[@]}"; do
   [[ "${arch}" == "${host}" ]] && host_zip="${zip}"
 done
 python3 scripts/release.py check || fail "the versions and the SAR metadata"
+
+# The README's SAM/CloudFormation quick start, in dist/ as in a release's
+# files: its sha256sum line runs as it stands; its sam deploy (which needs an
+# AWS account) names a template of dist/, the one checked above.
+sam_block="$(awk '/^### SAM\/CloudFormation:/ { inside = 1; next } inside && /^#+ / { exit }
+  inside && !open && $0 == "```sh" { open = 1; next } open && $0 == "```" { exit } open { print }' README.md)"
+sums_line="$(grep '^sha256sum ' <<<"${sam_block}")" || fail "README's SAM block has no sha256sum line"
+(cd "${DIST}" && eval "${sums_line}" >/dev/null) || fail "README's '${sums_line}' in dist/"
+deployed="$(grep -o -- '--template-file [^ ]*' <<<"${sam_block}" | cut -d' ' -f2)"
+[[ -n "${deployed}" && -f "${DIST}/${deployed}" ]] || fail "README's sam deploy names '${deployed}', which dist/ does not have"
 [[ -n "${host_zip}" ]] || fail "dist/ has no package for this ${host} machine to run"
 
 # 4. The unpacked bootstrap through one Create and its Delete.

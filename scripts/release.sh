@@ -24,6 +24,11 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${ROOT}"
 DIST="${ROOT}/dist"
 BIN=sagemaker-image-version
+# One release at a time (CI starts one in the background while the Rust
+# suites run, and `make test`'s own waits for it, then finds cargo's work done).
+mkdir -p "${ROOT}/target"
+exec 8>"${ROOT}/target/release.lock"
+flock 8
 version="$(python3 "${ROOT}/scripts/release.py" version)"
 python3 "${ROOT}/scripts/release.py" check
 "${ROOT}/scripts/python-tools.sh"
