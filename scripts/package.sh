@@ -15,8 +15,9 @@
 #     against this machine's);
 #   - reports on stderr; prints `binary PATH` and `zip PATH` on stdout (what
 #     scripts/bench.sh reads).
-# template.yaml and examples/cdk declare Architectures arm64: deploy an x86_64
-# package only after switching them to x86_64 (see docs/deploy.md).
+# template.yaml (sam build) declares Architectures arm64; the packaged
+# templates of `make release` and the construct library declare their
+# package's own (see docs/deploy.md).
 # Usage (from anywhere): scripts/package.sh        ARCH=arm64 scripts/package.sh
 set -euo pipefail
 
@@ -92,7 +93,7 @@ size() { numfmt --to=iec-i --suffix=B --format=%.2f "$(stat -c %s "$1")"; }
 {
   echo "package: ${arch} (${triple})${glibc_note}; binary $(size "${bootstrap}"), zip $(size "${zip}")"
   if [[ "${arch}" != arm64 ]]; then
-    echo "package: note: template.yaml and examples/cdk deploy arm64; this ${arch} package needs Architectures: [${arch}] there."
+    echo "package: note: template.yaml deploys arm64; this ${arch} package needs Architectures: [${arch}] (make release's dist/template-${arch}.yaml has it)."
   fi
 } >&2
 printf 'binary %s\nzip %s\n' "${bootstrap}" "${zip}"

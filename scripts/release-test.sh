@@ -8,7 +8,8 @@
 #      repo's rules) and `sam validate --lint`; its SAR metadata and the
 #      versions agree (scripts/release.py check);
 #      the README's SAM quick start: its sha256sum line passes in dist/, and
-#      its sam deploy names one of these templates;
+#      its sam deploy names one of these templates; docs/deploy.md's
+#      nested-application snippet passes cfn-lint;
 #   4. the zip for this machine's architecture, unpacked, runs one Create and
 #      its Delete against the stand-ins (`standins demo`, events/create.json
 #      then events/delete-replaced.json, which deletes version 1): both
@@ -88,6 +89,11 @@ sums_line="$(grep '^sha256sum ' <<<"${sam_block}")" || fail "README's SAM block 
 (cd "${DIST}" && eval "${sums_line}" >/dev/null) || fail "README's '${sums_line}' in dist/"
 deployed="$(grep -o -- '--template-file [^ ]*' <<<"${sam_block}" | cut -d' ' -f2)"
 [[ -n "${deployed}" && -f "${DIST}/${deployed}" ]] || fail "README's sam deploy names '${deployed}', which dist/ does not have"
+# docs/deploy.md's nested application (the SAR door) passes cfn-lint and the repo's rule.
+awk '/^## Serverless Application Repository/ { inside = 1 } inside && $0 == "```yaml" { open = 1; next }
+  open && $0 == "```" { exit } open { print }' docs/deploy.md >"${tmp}/nested.yaml"
+grep -q 'AWS::Serverless::Application' "${tmp}/nested.yaml" || fail "docs/deploy.md has no nested-application snippet"
+"${VENV}/bin/cfn-lint" --append-rules scripts/cfn-lint-rules -- "${tmp}/nested.yaml" || fail "cfn-lint on docs/deploy.md's nested application"
 [[ -n "${host_zip}" ]] || fail "dist/ has no package for this ${host} machine to run"
 
 # 4. The unpacked bootstrap through one Create and its Delete.
