@@ -1,42 +1,48 @@
 //! The configuration every AWS client is built from: `aws-config`'s default
-//! chain (region, credentials, `AWS_ENDPOINT_URL_*`, retries), loaded once,
-//! on first use rather than at start-up, so that a cold start does no work an
-//! event may not need; and what a failed call of any AWS client tells.
+//! chain (region, credentials, `AWS_ENDPOINT_URL_*`, retries) over one HTTPS
+//! client that trusts the process's roots, loaded once at start-up; and what
+//! a failed call of any AWS client tells.
 
 use std::error::Error;
-use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{AppName, BehaviorVersion, SdkConfig};
+use aws_smithy_http_client::tls::{self, TlsContext, rustls_provider::CryptoMode};
 // Every SDK's error types are smithy's, re-exported: these serve Lambda's too.
 use aws_sdk_sagemaker::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use tokio::sync::OnceCell;
+
+use crate::tls::TrustRoots;
 
 /// A hung connection must not use up the whole Lambda budget: each attempt
 /// is cut short and retried by the SDK, then by the lifecycle.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 
-#[derive(Clone, Default)]
-pub(crate) struct AwsConfig(Arc<OnceCell<SdkConfig>>);
-
-impl AwsConfig {
-    pub(crate) async fn get(&self) -> &SdkConfig {
-        self.0
-            .get_or_init(|| async {
-                aws_config::defaults(BehaviorVersion::latest())
-                    .timeout_config(
-                        TimeoutConfig::builder()
-                            .connect_timeout(CONNECT_TIMEOUT)
-                            .operation_attempt_timeout(ATTEMPT_TIMEOUT)
-                            .build(),
-                    )
-                    .load()
-                    .await
-            })
-            .await
-    }
+/// The configuration of every AWS client of the process.
+pub(crate) async fn load(roots: &TrustRoots) -> SdkConfig {
+    let tls = TlsContext::builder()
+        .with_trust_store(roots.for_sdk())
+        .build()
+        .expect("a trust store of parsed roots and no extra names is a valid TLS context");
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(tls)
+        .build_https();
+    aws_config::defaults(BehaviorVersion::latest())
+        .app_name(
+            AppName::new(concat!("sagemaker-image-version-", env!("CARGO_PKG_VERSION")))
+                .expect("the crate's name and semver version are an app name's characters"),
+        )
+        .http_client(http)
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+                .build(),
+        )
+        .load()
+        .await
 }
 
 /// What a failed AWS call tells of itself, read from its error's kind and

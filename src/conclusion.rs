@@ -1,17 +1,22 @@
-//! What a finished request answers, decided once for both modes: how it
-//! ended and what it made become SUCCESS, or FAILED with the id to answer,
-//! the Reason, and the deletion of a version no answer would name. The
-//! direct mode and the provider mode only put the conclusion on their wire.
+//! What a request answers, decided once for both modes: how it ended and
+//! what it made become SUCCESS, not yet, or FAILED with the id to answer, the
+//! Reason, and the deletion of a version no answer would name. The direct
+//! mode and the provider mode only put the conclusion on their wire.
 //!
-//! | how it ended | id of a FAILED answer | what is deleted |
-//! |---|---|---|
-//! | done | (SUCCESS: the version's ARN) | nothing |
-//! | a Create failed after it made a version | that version's ARN | nothing: the rollback Delete removes it |
-//! | an Update failed after it made a version | the old id | the new version, unless `CREATED` from the template |
-//! | any other failure | the request's id, else a placeholder | nothing |
+//! | how it ended | answer | id of a FAILED answer | what is deleted |
+//! |---|---|---|---|
+//! | done | SUCCESS, the version's ARN | | nothing |
+//! | not done, and the step may wait (a hand-off, `onEvent`, an `isComplete` not giving up) | not yet | | nothing |
+//! | a Create's version failed, in `onEvent` | not yet: `isComplete` answers it with the ARN | | nothing |
+//! | a Create failed after it made a version | FAILED | that version's ARN (direct mode) | nothing: the rollback Delete removes it |
+//! | an Update failed after it made a version | FAILED | the old id | the new version, unless `CREATED` from the template |
+//! | any other failure, or not done in time | FAILED | the request's id, else a placeholder | nothing |
 //!
-//! "Made a version" includes a `CreateImageVersion` cut short before its
-//! answer was read: the same token and parameters give that version back.
+//! In provider mode the framework writes a FAILED answer's id: what
+//! `onEvent` answered, or its marker for a Create `onEvent` failed; a
+//! version that id does not name is deleted. "Made a version" includes a
+//! `CreateImageVersion` cut short before its answer was read: the same token
+//! and parameters give that version back.
 
 use std::fmt;
 use std::sync::Arc;
@@ -20,9 +25,10 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{Instrument, info, warn};
 
-use crate::cloudformation::kept_id;
+use crate::cloudformation::{Answer, Envelope, kept_id};
 use crate::lifecycle::{
-    Discarded, Done, Ended, Engine, Lifecycle, Pacing, Progress, ProgressState, Work, client_token, new_version,
+    Discarded, Done, Ended, Engine, Lifecycle, LifecycleError, Pacing, Progress, ProgressState, Waiting, Work,
+    client_token, new_version,
 };
 use crate::properties::ImageVersionProperties;
 use crate::sagemaker::{ImageVersionArn, ImageVersions, Regions};
@@ -48,14 +54,18 @@ pub(crate) enum Ending {
     HandOffFailed(String),
 }
 
-/// Who writes the id of a FAILED answer.
-#[derive(Debug, Clone)]
-pub(crate) enum Names {
-    /// This function, by the table above.
-    Ours,
-    /// CDK's framework, with this id (what `onEvent` answered), or with its
-    /// marker for a Create `onEvent` failed: no version.
-    Framework(Option<String>),
+/// The step that answers: it decides whether "not yet" is an answer and
+/// who writes the id of a FAILED answer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Step<'a> {
+    /// The direct mode, which writes the id by the table above; a request
+    /// not done may go on when it `may_hand_on` to a new invocation.
+    Direct { may_hand_on: bool },
+    /// `onEvent`: a request not done goes on in `isComplete`.
+    OnEvent,
+    /// `isComplete`, whose failure the framework answers with the id
+    /// `onEvent` `answered`; when `giving_up`, not done is FAILED.
+    IsComplete { answered: Option<&'a str>, giving_up: bool },
 }
 
 /// A request to conclude.
@@ -65,12 +75,18 @@ pub(crate) struct Request<'a> {
     pub(crate) request_id: &'a str,
     /// The id the request acts on (an Update's, a Delete's).
     pub(crate) physical_id: Option<&'a str>,
-    pub(crate) names: &'a Names,
+    pub(crate) step: Step<'a>,
 }
 
 #[derive(Debug)]
 pub(crate) enum Conclusion {
     Success(Done),
+    /// The request goes on in a later step: a hand-off, or `isComplete`.
+    NotYet {
+        /// The version a Create made, else the request's id.
+        physical_resource_id: String,
+        waiting_for: Option<Waiting>,
+    },
     Failure {
         physical_resource_id: String,
         reason: Reason,
@@ -104,19 +120,35 @@ impl<R: Regions + 'static> Engine<R> {
         progress: &ProgressState,
         until: Instant,
     ) -> Conclusion {
+        let kept = kept_id(request.request_id, request.physical_id);
+        let is_create = matches!(request.work, Work::Create { .. });
+        let may_wait = match request.step {
+            Step::Direct { may_hand_on } => may_hand_on,
+            Step::OnEvent => true,
+            Step::IsComplete { giving_up, .. } => !giving_up,
+        };
         let cause = match ending {
             Ending::Lifecycle(Ended::Done(done), _) => return Conclusion::Success(done),
+            Ending::Lifecycle(Ended::Pending | Ended::OutOfTime, _) if may_wait => {
+                return not_yet(is_create, progress, kept);
+            }
+            Ending::Lifecycle(Ended::Failed(e @ LifecycleError::CreateFailed { .. }), _)
+                if is_create && matches!(request.step, Step::OnEvent) =>
+            {
+                warn!(error = %e, "the version failed: isComplete answers it with its ARN");
+                return not_yet(is_create, progress, kept);
+            }
             Ending::Lifecycle(Ended::Failed(e), _) => Cause::Failed(e.to_string()),
             Ending::Lifecycle(Ended::Panicked(detail), _) => Cause::Panicked(detail),
             Ending::Lifecycle(Ended::Pending | Ended::OutOfTime, ran_out) => Cause::TimedOut(ran_out),
             Ending::HandOffFailed(e) => Cause::HandOffFailed(e),
         };
-        let kept = kept_id(request.request_id, request.physical_id);
         let made = self.made_version(request.work, progress, until).await;
-        let named = match (request.names, request.work) {
-            (Names::Ours, Work::Create { .. }) => made.clone().or(Some(kept.clone())),
-            (Names::Ours, _) => Some(kept.clone()),
-            (Names::Framework(id), _) => id.clone(),
+        let named = match request.step {
+            Step::Direct { .. } if is_create => made.clone().or(Some(kept.clone())),
+            Step::Direct { .. } => Some(kept.clone()),
+            Step::OnEvent => request.physical_id.filter(|_| !is_create).map(str::to_owned),
+            Step::IsComplete { answered, .. } => answered.map(str::to_owned),
         };
         let note = match made.filter(|made| Some(made) != named.as_ref()) {
             Some(made) => self.discard_replacement(&made, request.work.props(), until).await,
@@ -216,6 +248,30 @@ impl<R: Regions + 'static> Engine<R> {
                  due: delete it once it leaves CREATING"
             ),
         })
+    }
+}
+
+impl Conclusion {
+    /// What the direct mode answers CloudFormation; `None` while the
+    /// request is not done yet and goes on in a new invocation.
+    pub(crate) fn answer(self, envelope: &Envelope) -> Option<Answer> {
+        match self {
+            Conclusion::Success(done) => Some(Answer::success(envelope, done.physical_resource_id, done.data)),
+            Conclusion::Failure {
+                physical_resource_id,
+                reason,
+            } => Some(Answer::failed(envelope, physical_resource_id, reason.to_string())),
+            Conclusion::NotYet { .. } => None,
+        }
+    }
+}
+
+/// Not done yet, answered with the version a Create made, else `kept`.
+fn not_yet(is_create: bool, progress: &ProgressState, kept: String) -> Conclusion {
+    let made = progress.version_arn.clone().filter(|_| is_create);
+    Conclusion::NotYet {
+        physical_resource_id: made.unwrap_or(kept),
+        waiting_for: progress.waiting_for.clone(),
     }
 }
 

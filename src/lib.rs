@@ -28,10 +28,15 @@ mod logging;
 mod properties;
 mod provider;
 mod sagemaker;
+mod tls;
 
 use config::{Config, Mode};
 pub use logging::init as init_logging;
 pub use properties::{CLOUDFORMATION_PROPERTIES, PROPERTIES};
+
+/// This release: logged at start and sent as the SDK's app name, so that
+/// CloudTrail shows which release made a call.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Serves Lambda's Runtime API, one event at a time, until the process ends:
 /// as the function CloudFormation invokes, or with `PROVIDER_FRAMEWORK=cdk`
@@ -39,21 +44,26 @@ pub use properties::{CLOUDFORMATION_PROPERTIES, PROPERTIES};
 pub async fn run() -> Result<(), lambda_runtime::Error> {
     use lambda_runtime::service_fn;
     let (config, refusal) = Config::from_env();
+    tracing::info!(version = VERSION, mode = ?config.mode, "starting");
     if let Some(e) = &refusal {
         tracing::error!(error = %e, "every request is answered FAILED until the configuration is fixed");
     }
+    // Every client is built before the first event, from one read of the
+    // trust roots, so that the first event costs what later ones do.
+    let roots = tls::TrustRoots::load();
+    let aws = aws::load(&roots).await;
     // Each runtime future is boxed: two of them inline make a type too deep
     // for the compiler's layout query.
     match config.mode {
         Mode::Provider => {
-            let provider = provider::Provider::with(&config, refusal);
+            let provider = provider::Provider::with(&config, &aws, refusal);
             Box::pin(lambda_runtime::run(service_fn(move |event| {
                 provider.clone().handle(event)
             })))
             .await
         }
         Mode::Direct => {
-            let handler = handler::Handler::with(&config, refusal);
+            let handler = handler::Handler::with(&config, &roots, &aws, refusal);
             Box::pin(lambda_runtime::run(service_fn(move |event| {
                 handler.clone().handle(event)
             })))

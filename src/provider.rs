@@ -11,18 +11,18 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use aws_config::SdkConfig;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
-use tracing::{Instrument, info, warn};
+use tracing::{Instrument, info};
 
-use crate::cloudformation::event::{self, Envelope};
-use crate::cloudformation::kept_id;
-use crate::conclusion::{Conclusion, Ending, Names, RanOut, Request};
+use crate::cloudformation::event::{self, Envelope, Received};
+use crate::conclusion::{Conclusion, Ending, RanOut, Request, Step};
 use crate::config::{Config, ConfigError};
 use crate::deadline::Budget;
 use crate::handoff::Handover;
-use crate::lifecycle::{Done, Ended, Engine, LifecycleError, Pacing, Progress, Work};
+use crate::lifecycle::{Engine, Pacing, Progress, Work};
 use crate::sagemaker::Regions;
 use crate::sagemaker::sdk::SdkRegions;
 
@@ -53,12 +53,9 @@ pub(crate) struct Provider<R> {
 }
 
 impl Provider<SdkRegions> {
-    pub(crate) fn with(config: &Config, refusal: Option<ConfigError>) -> Arc<Self> {
+    pub(crate) fn with(config: &Config, aws: &SdkConfig, refusal: Option<ConfigError>) -> Arc<Self> {
         Arc::new(Provider {
-            engine: Arc::new(Engine {
-                regions: SdkRegions::new(crate::aws::AwsConfig::default()),
-                pacing: Pacing::one_step(),
-            }),
+            engine: Engine::new(SdkRegions::new(aws.clone()), Pacing::one_step()),
             give_up_after: config.give_up_after,
             refusal,
         })
@@ -66,130 +63,83 @@ impl Provider<SdkRegions> {
 }
 
 impl<R: Regions + 'static> Provider<R> {
-    pub(crate) async fn handle(self: Arc<Self>, event: LambdaEvent<Box<RawValue>>) -> Result<Value, Failed> {
-        let (payload, context) = event.into_parts();
-        let budget = Budget::from_deadline_ms(context.deadline);
-        let (envelope, value) = event::read(payload.get());
-        let span = event::span(&envelope);
+    pub(crate) async fn handle(self: Arc<Self>, invocation: LambdaEvent<Box<RawValue>>) -> Result<Value, Failed> {
+        let (received, span) = Received::of(invocation);
         // Boxed: inline, the step's future is too deep for the compiler's
         // layout query once the runtime wraps it.
-        Box::pin(self.step(value, envelope, budget).instrument(span)).await
+        Box::pin(self.step(received).instrument(span)).await
     }
 
-    async fn step(
-        &self,
-        value: Result<Value, event::EventError>,
-        envelope: Envelope,
-        budget: Budget,
-    ) -> Result<Value, Failed> {
+    async fn step(&self, received: Received) -> Result<Value, Failed> {
+        let (envelope, budget) = (&received.envelope, received.budget);
         if let Some(refusal) = &self.refusal {
             return Err(Failed(refusal.to_string()));
         }
-        let value = value.map_err(|e| Failed(e.to_string()))?;
-        event::check_request_type(&envelope).map_err(|e| Failed(e.to_string()))?;
+        let value = received.event.map_err(|e| Failed(e.to_string()))?;
+        event::check_request_type(envelope).map_err(|e| Failed(e.to_string()))?;
         let handover = Handover::of(&value).map_err(|e| Failed(e.to_string()))?;
         let original_id = match &handover {
             Some(h) => h.physical_resource_id.clone(),
             None => envelope.physical_resource_id.clone(),
         };
-        let work = event::parse(&value, &envelope, original_id).map_err(|e| Failed(e.to_string()))?;
-        match handover {
-            None => {
-                info!("onEvent");
-                self.on_event(work, &envelope, budget).await
+        let work = event::parse(&value, envelope, original_id.clone()).map_err(|e| Failed(e.to_string()))?;
+        let step = match &handover {
+            None => Step::OnEvent,
+            Some(Handover { complete: true, .. }) => return Ok(json!({ "IsComplete": true })),
+            Some(h) => Step::IsComplete {
+                answered: envelope.physical_resource_id.as_deref(),
+                giving_up: h.gives_up(self.give_up_after),
+            },
+        };
+        info!("{}", if handover.is_none() { "onEvent" } else { "isComplete" });
+        // onEvent answers a version it made as the resource's id even when
+        // not done, so that a later failure answers its ARN and the rollback
+        // Delete removes it.
+        match (self.conclude(&work, envelope, step, budget).await, step) {
+            (Conclusion::Failure { reason, .. }, _) => Err(Failed(reason.to_string())),
+            (Conclusion::Success(done), Step::OnEvent) => Ok(Handover::result(
+                &done.physical_resource_id,
+                Some(&done.data),
+                original_id,
+            )),
+            (
+                Conclusion::NotYet {
+                    physical_resource_id,
+                    waiting_for,
+                },
+                Step::OnEvent,
+            ) => {
+                info!(%physical_resource_id, ?waiting_for, "not complete yet: isComplete goes on");
+                Ok(Handover::result(&physical_resource_id, None, original_id))
             }
-            Some(Handover { complete: true, .. }) => Ok(json!({ "IsComplete": true })),
-            Some(h) => {
-                info!("isComplete");
-                let giving_up = h.gives_up(self.give_up_after);
-                self.is_complete(work, &envelope, budget, giving_up).await
-            }
+            (Conclusion::Success(done), _) => Ok(json!({
+                "IsComplete": true,
+                "PhysicalResourceId": done.physical_resource_id,
+                "Data": done.data,
+            })),
+            (Conclusion::NotYet { .. }, _) => Ok(json!({ "IsComplete": false })),
         }
     }
 
-    /// Starts the work. A version this step created is answered as the
-    /// resource's id even when the step cannot finish, so that a later
-    /// failure answers its ARN and the rollback Delete removes it.
-    async fn on_event(&self, work: Work, envelope: &Envelope, budget: Budget) -> Result<Value, Failed> {
-        let original_id = envelope.physical_resource_id.clone();
-        let progress = Progress::default();
-        let is_create = matches!(work, Work::Create { .. });
-        let pending = |progress: &Progress| {
-            let created = progress.snapshot().version_arn.filter(|_| is_create);
-            let id = created.unwrap_or_else(|| kept_id(&envelope.request_id, original_id.as_deref()));
-            info!(physical_resource_id = %id, "not complete yet: isComplete goes on");
-            Handover::result(&id, None, original_id.clone())
+    /// Runs `work` once, from the start, and concludes it for `step`: when
+    /// it is the last `isComplete` before the framework gives up, a request
+    /// not done FAILS.
+    async fn conclude(&self, work: &Work, envelope: &Envelope, step: Step<'_>, budget: Budget) -> Conclusion {
+        // isComplete knows only that onEvent ran first: SageMaker holds the rest.
+        let progress = match step {
+            Step::IsComplete { .. } => Progress::resumed(None, None, false),
+            _ => Progress::default(),
         };
-        let ended = match self.engine.run(work.clone(), &progress, budget.work_until).await {
-            Ended::Pending | Ended::OutOfTime => return Ok(pending(&progress)),
-            // A failed onEvent's id is the framework's marker, not the
-            // version's: isComplete reports the failure with the ARN.
-            Ended::Failed(e @ LifecycleError::CreateFailed { .. }) if is_create => {
-                warn!(error = %e, "the version failed: isComplete reports it with its ARN");
-                return Ok(pending(&progress));
-            }
-            ended => ended,
-        };
-        let names = Names::Framework(original_id.clone().filter(|_| !is_create));
-        let done = self
-            .conclude(&work, envelope, &names, ended, &progress, &budget)
-            .await?;
-        Ok(Handover::result(
-            &done.physical_resource_id,
-            Some(&done.data),
-            original_id,
-        ))
-    }
-
-    /// One poll of the work `onEvent` started. When `giving_up`, the step
-    /// is the last before the framework gives up: a step not done then FAILS.
-    async fn is_complete(
-        &self,
-        work: Work,
-        envelope: &Envelope,
-        budget: Budget,
-        giving_up: bool,
-    ) -> Result<Value, Failed> {
-        let progress = Progress::resumed(None, None, false);
-        let ended = match self.engine.run(work.clone(), &progress, budget.work_until).await {
-            Ended::Pending | Ended::OutOfTime if !giving_up => return Ok(json!({ "IsComplete": false })),
-            ended => ended,
-        };
-        // The framework answers a failure with the id onEvent answered.
-        let names = Names::Framework(envelope.physical_resource_id.clone());
-        let done = self
-            .conclude(&work, envelope, &names, ended, &progress, &budget)
-            .await?;
-        Ok(json!({
-            "IsComplete": true,
-            "PhysicalResourceId": done.physical_resource_id,
-            "Data": done.data,
-        }))
-    }
-
-    async fn conclude(
-        &self,
-        work: &Work,
-        envelope: &Envelope,
-        names: &Names,
-        ended: Ended,
-        progress: &Progress,
-        budget: &Budget,
-    ) -> Result<Done, Failed> {
+        let ended = self.engine.run(work.clone(), &progress, budget.work_until).await;
         let request = Request {
             work,
             request_id: &envelope.request_id,
             physical_id: work.physical_id(),
-            names,
+            step,
         };
         let ending = Ending::Lifecycle(ended, RanOut::Provider);
-        match self
-            .engine
+        self.engine
             .conclude(request, ending, &progress.snapshot(), budget.last_call_until())
             .await
-        {
-            Conclusion::Success(done) => Ok(done),
-            Conclusion::Failure { reason, .. } => Err(Failed(reason.to_string())),
-        }
     }
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use tracing::{error, info, warn};
 
 use super::event::Envelope;
 
@@ -75,6 +76,22 @@ impl Answer {
     /// The JSON body, within [`MAX_BODY_BYTES`] by shortening the Reason at a
     /// character boundary. Ids are copied verbatim and never cut: when they
     /// alone make the body too long, there is no body CloudFormation takes.
+    /// The body, with the answer logged; `None` when no body CloudFormation
+    /// takes can be made of it.
+    pub(crate) fn logged_body(&self) -> Option<Vec<u8>> {
+        match self.status {
+            Status::Success => info!(physical_resource_id = %self.physical_resource_id, "SUCCESS"),
+            Status::Failed => warn!(
+                physical_resource_id = %self.physical_resource_id,
+                reason = self.reason.as_deref().unwrap_or_default(),
+                "FAILED"
+            ),
+        }
+        self.body()
+            .inspect_err(|e| error!(error = %e, "this event cannot be answered"))
+            .ok()
+    }
+
     pub(crate) fn body(&self) -> Result<Vec<u8>, TooLong> {
         let body = serde_json::to_vec(self).expect("an answer of strings always serializes");
         if body.len() <= MAX_BODY_BYTES {

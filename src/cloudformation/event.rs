@@ -8,6 +8,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use lambda_runtime::LambdaEvent;
+
+use crate::deadline::Budget;
 use crate::lifecycle::Work;
 use crate::properties::{self, ImageVersionProperties, InvalidProperties};
 
@@ -45,6 +48,34 @@ const ENVELOPE_FIELDS: [&str; 6] = [
     "LogicalResourceId",
     "PhysicalResourceId",
 ];
+
+/// One invocation as both modes take it in: the event's envelope whatever
+/// happens, the event as JSON, the time it has and the function it was
+/// invoked as.
+pub(crate) struct Received {
+    pub(crate) envelope: Envelope,
+    pub(crate) event: Result<Value, EventError>,
+    pub(crate) budget: Budget,
+    pub(crate) function_arn: String,
+}
+
+impl Received {
+    /// The invocation, and the span its log lines carry.
+    pub(crate) fn of(invocation: LambdaEvent<Box<RawValue>>) -> (Self, tracing::Span) {
+        let (payload, context) = invocation.into_parts();
+        let (envelope, event) = read(payload.get());
+        let span = span(&envelope);
+        let budget = Budget::from_deadline_ms(context.deadline);
+        let function_arn = context.invoked_function_arn;
+        let received = Received {
+            envelope,
+            event,
+            budget,
+            function_arn,
+        };
+        (received, span)
+    }
+}
 
 /// Stage one: the event as JSON, and its envelope whatever happens.
 pub(crate) fn read(raw: &str) -> (Envelope, Result<Value, EventError>) {
@@ -113,7 +144,7 @@ fn without_lone_surrogates(raw: &str) -> String {
 }
 
 /// The span every log line of one request carries: what it is and to what.
-pub(crate) fn span(envelope: &Envelope) -> tracing::Span {
+fn span(envelope: &Envelope) -> tracing::Span {
     tracing::info_span!(
         "custom_resource",
         request_type = envelope.request_type.as_deref().unwrap_or("-"),

@@ -5,8 +5,8 @@ pub(crate) mod answer;
 pub(crate) mod event;
 pub(crate) mod response;
 
-pub(crate) use answer::{Answer, Status, kept_id};
-pub(crate) use event::{Envelope, EventError};
+pub(crate) use answer::{Answer, kept_id};
+pub(crate) use event::Envelope;
 pub(crate) use response::{ResponseSender, ResponseUrl, SendError};
 
 #[cfg(test)]

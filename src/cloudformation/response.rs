@@ -6,13 +6,14 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, Url, redirect};
 use tokio::time::Instant;
 use tracing::warn;
+
+use crate::tls::TrustRoots;
 
 /// Pre-signed S3 URLs are well under this; anything longer is not one.
 const MAX_URL_BYTES: usize = 8192;
@@ -90,8 +91,7 @@ fn redact(url: &Url) -> Redacted {
 
 /// Sends answers; one per process, so that its connections are reused.
 pub(crate) struct ResponseSender {
-    /// Made on the first answer: loading TLS roots need not slow a cold start.
-    client: OnceLock<Client>,
+    client: Client,
     allow_loopback_http: bool,
     runtime_api: Option<String>,
 }
@@ -99,23 +99,19 @@ pub(crate) struct ResponseSender {
 impl ResponseSender {
     /// `allow_loopback_http` is `CFN_ALLOW_LOOPBACK_RESPONSE_URL=true` (local
     /// runs); `runtime_api` is `AWS_LAMBDA_RUNTIME_API`, never a valid target.
-    pub(crate) fn new(allow_loopback_http: bool, runtime_api: Option<String>) -> Self {
+    pub(crate) fn new(roots: &TrustRoots, allow_loopback_http: bool, runtime_api: Option<String>) -> Self {
+        let client = Client::builder()
+            .tls_certs_only(roots.for_reqwest())
+            .redirect(redirect::Policy::none())
+            .connect_timeout(Duration::from_secs(3))
+            .http1_only()
+            .build()
+            .expect("roots that parsed and a static TLS configuration make a client");
         ResponseSender {
-            client: OnceLock::new(),
+            client,
             allow_loopback_http,
             runtime_api,
         }
-    }
-
-    fn client(&self) -> &Client {
-        self.client.get_or_init(|| {
-            Client::builder()
-                .redirect(redirect::Policy::none())
-                .connect_timeout(Duration::from_secs(3))
-                .http1_only()
-                .build()
-                .expect("the HTTP client's TLS configuration is static")
-        })
     }
 
     /// Checks a `ResponseURL` before anything is sent to it.
@@ -169,7 +165,7 @@ impl ResponseSender {
             attempts += 1;
             let left = until.saturating_duration_since(Instant::now());
             let last = match self
-                .client()
+                .client
                 .put(url.url.clone())
                 .header(CONTENT_TYPE, "")
                 .body(body.clone())
@@ -223,7 +219,7 @@ mod tests {
     use super::*;
 
     fn sender(allow: bool) -> ResponseSender {
-        ResponseSender::new(allow, Some("127.0.0.1:9001".into()))
+        ResponseSender::new(&TrustRoots::load(), allow, Some("127.0.0.1:9001".into()))
     }
 
     const S3: &str = "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/\

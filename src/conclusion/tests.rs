@@ -21,10 +21,7 @@ fn props(extra: Value) -> Value {
 }
 
 fn engine(fake: &Fake) -> Arc<Engine<Fake>> {
-    Arc::new(Engine {
-        regions: fake.clone(),
-        pacing: Pacing::default(),
-    })
+    Engine::new(fake.clone(), Pacing::default())
 }
 
 fn parsed(properties: &Value) -> ImageVersionProperties {
@@ -55,22 +52,34 @@ fn failed() -> Ending {
     Ending::Lifecycle(Ended::Failed(error), RanOut::Function(Duration::from_secs(60)))
 }
 
-/// `work` concluded as failed, with `progress`, as `names` writes its id.
-async fn conclude(fake: &Fake, work: &Work, names: &Names, progress: &ProgressState) -> (String, String) {
+/// The direct mode, with no hand-off to go on in.
+const DIRECT: Step = Step::Direct { may_hand_on: false };
+
+/// How `work`, which ended so with `progress`, concludes for `step`.
+async fn concluded(fake: &Fake, work: &Work, step: Step<'_>, ending: Ending, progress: &ProgressState) -> Conclusion {
     let request = Request {
         work,
         request_id: "req",
         physical_id: work.physical_id(),
-        names,
+        step,
     };
     let until = Instant::now() + Duration::from_secs(60);
-    match engine(fake).conclude(request, failed(), progress, until).await {
+    engine(fake).conclude(request, ending, progress, until).await
+}
+
+/// `work` concluded as failed, with `progress`, for `step`: its id and Reason.
+async fn conclude(fake: &Fake, work: &Work, step: Step<'_>, progress: &ProgressState) -> (String, String) {
+    match concluded(fake, work, step, failed(), progress).await {
         Conclusion::Failure {
             physical_resource_id,
             reason,
         } => (physical_resource_id, reason.to_string()),
-        Conclusion::Success(done) => panic!("{done:?}"),
+        other => panic!("{other:?}"),
     }
+}
+
+fn out_of_time() -> Ending {
+    Ending::Lifecycle(Ended::OutOfTime, RanOut::Function(Duration::from_secs(60)))
 }
 
 fn made(version: i32) -> ProgressState {
@@ -95,24 +104,80 @@ async fn a_done_request_succeeds() {
         physical_resource_id: arn(1),
         data: Default::default(),
     };
-    let request = Request {
-        work: &create(props(json!({}))),
-        request_id: "req",
-        physical_id: None,
-        names: &Names::Ours,
-    };
     let ending = Ending::Lifecycle(Ended::Done(done.clone()), RanOut::Provider);
-    let until = Instant::now() + Duration::from_secs(1);
-    let concluded = engine(&fake)
-        .conclude(request, ending, &ProgressState::default(), until)
-        .await;
+    let work = create(props(json!({})));
+    let concluded = concluded(&fake, &work, DIRECT, ending, &ProgressState::default()).await;
     assert!(matches!(concluded, Conclusion::Success(d) if d == done));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_not_done_goes_on_where_the_step_may_wait_and_names_the_version_a_create_made() {
+    let fake = Fake::default().with_version(1, &[]);
+    let work = create(props(json!({})));
+    let steps = [
+        Step::Direct { may_hand_on: true },
+        Step::OnEvent,
+        Step::IsComplete {
+            answered: None,
+            giving_up: false,
+        },
+    ];
+    for step in steps {
+        match concluded(&fake, &work, step, out_of_time(), &made(1)).await {
+            Conclusion::NotYet {
+                physical_resource_id, ..
+            } => assert_eq!(physical_resource_id, arn(1), "{step:?}"),
+            other => panic!("{step:?}: {other:?}"),
+        }
+    }
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_request_not_done_where_the_step_may_not_wait_fails_timed_out() {
+    let fake = Fake::default().with_version(1, &[]);
+    let work = create(props(json!({})));
+    let giving_up = Step::IsComplete {
+        answered: Some("marker"),
+        giving_up: true,
+    };
+    for step in [DIRECT, giving_up] {
+        match concluded(&fake, &work, step, out_of_time(), &made(1)).await {
+            Conclusion::Failure { reason, .. } => {
+                assert!(reason.to_string().starts_with("timed out"), "{step:?}: {reason}")
+            }
+            other => panic!("{step:?}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_event_leaves_a_create_whose_version_failed_to_is_complete_which_answers_its_arn() {
+    let fake = Fake::default().with_version(1, &[]);
+    let work = create(props(json!({})));
+    match concluded(&fake, &work, Step::OnEvent, failed(), &made(1)).await {
+        Conclusion::NotYet {
+            physical_resource_id, ..
+        } => assert_eq!(physical_resource_id, arn(1)),
+        other => panic!("{other:?}"),
+    }
+    let answered = Step::IsComplete {
+        answered: Some(&arn(1)),
+        giving_up: false,
+    };
+    let (id, _) = conclude(&fake, &work, answered, &made(1)).await;
+    assert_eq!(id, arn(1));
+    assert!(
+        fake.writes().is_empty(),
+        "the rollback Delete removes it: {:?}",
+        fake.writes()
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_create_that_failed_after_making_a_version_answers_its_arn_and_deletes_nothing() {
     let fake = Fake::default().with_version(1, &[]);
-    let (id, _) = conclude(&fake, &create(props(json!({}))), &Names::Ours, &made(1)).await;
+    let (id, _) = conclude(&fake, &create(props(json!({}))), DIRECT, &made(1)).await;
     assert_eq!(id, arn(1));
     assert_eq!(deletes(&fake), Vec::<String>::new());
 }
@@ -121,7 +186,7 @@ async fn a_create_that_failed_after_making_a_version_answers_its_arn_and_deletes
 async fn an_update_that_failed_after_making_a_version_keeps_the_old_id_and_deletes_the_new_one() {
     let fake = Fake::default().with_version(1, &[]).with_version(2, &[]);
     fake.state().versions.get_mut(&2).unwrap().status = crate::sagemaker::VersionStatus::CreateFailed;
-    let (id, reason) = conclude(&fake, &update(props(json!({}))), &Names::Ours, &made(2)).await;
+    let (id, reason) = conclude(&fake, &update(props(json!({}))), DIRECT, &made(2)).await;
     assert_eq!(id, arn(1));
     assert_eq!(deletes(&fake), vec!["DeleteImageVersion(2)"]);
     assert!(
@@ -133,7 +198,7 @@ async fn an_update_that_failed_after_making_a_version_keeps_the_old_id_and_delet
 #[tokio::test(start_paused = true)]
 async fn a_new_version_created_from_the_template_is_left_for_another_delivery() {
     let fake = Fake::default().with_version(1, &[]).with_version(2, &[]);
-    let (id, reason) = conclude(&fake, &update(props(json!({}))), &Names::Ours, &made(2)).await;
+    let (id, reason) = conclude(&fake, &update(props(json!({}))), DIRECT, &made(2)).await;
     assert_eq!(id, arn(1));
     assert_eq!(deletes(&fake), Vec::<String>::new());
     assert!(reason.contains("left in place"), "{reason}");
@@ -146,15 +211,9 @@ async fn any_other_failure_answers_the_request_id_else_a_placeholder() {
         version_arn: Some(arn(1)),
         ..ProgressState::default()
     };
-    let (id, _) = conclude(&fake, &update(props(json!({}))), &Names::Ours, &held).await;
+    let (id, _) = conclude(&fake, &update(props(json!({}))), DIRECT, &held).await;
     assert_eq!(id, arn(1), "the version an Update acts on is not one it made");
-    let (id, _) = conclude(
-        &fake,
-        &create(props(json!({}))),
-        &Names::Ours,
-        &ProgressState::default(),
-    )
-    .await;
+    let (id, _) = conclude(&fake, &create(props(json!({}))), DIRECT, &ProgressState::default()).await;
     assert!(id.starts_with("no-image-version-"), "a placeholder, not an ARN: {id}");
     assert!(fake.writes().is_empty(), "{:?}", fake.writes());
 }
@@ -172,7 +231,7 @@ async fn a_create_cut_short_in_flight_is_named_by_asking_again_under_its_token()
         create_sent: true,
         ..ProgressState::default()
     };
-    let (id, reason) = conclude(&fake, &update(properties), &Names::Ours, &sent).await;
+    let (id, reason) = conclude(&fake, &update(properties), DIRECT, &sent).await;
     assert_eq!(id, arn(1));
     assert!(
         reason.contains(&arn(2)),
@@ -185,8 +244,18 @@ async fn a_create_cut_short_in_flight_is_named_by_asking_again_under_its_token()
 async fn a_version_the_framework_cannot_name_is_deleted() {
     let fake = Fake::default().with_version(1, &[]);
     fake.state().versions.get_mut(&1).unwrap().status = crate::sagemaker::VersionStatus::CreateFailed;
-    // onEvent's failure of a Create is answered with the framework's marker.
-    let (_, reason) = conclude(&fake, &create(props(json!({}))), &Names::Framework(None), &made(1)).await;
+    // onEvent's failure of a Create (here: the version went away) is
+    // answered with the framework's marker, which names no version.
+    let gone = LifecycleError::Disappeared {
+        arn: arn(1),
+        status: "DELETING".into(),
+    };
+    let ending = Ending::Lifecycle(Ended::Failed(gone), RanOut::Provider);
+    let work = create(props(json!({})));
+    let reason = match concluded(&fake, &work, Step::OnEvent, ending, &made(1)).await {
+        Conclusion::Failure { reason, .. } => reason.to_string(),
+        other => panic!("{other:?}"),
+    };
     assert_eq!(deletes(&fake), vec!["DeleteImageVersion(1)"]);
     assert!(reason.contains("is being deleted"), "{reason}");
 }

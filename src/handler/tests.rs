@@ -88,7 +88,7 @@ fn create_event(receiver: &ResponseReceiver) -> Value {
 
 async fn run(fake: PanickingSageMaker) -> (ResponseReceiver, Value) {
     let receiver = ResponseReceiver::start().await;
-    let handler = Handler::new(fake, ResponseSender::new(true, None), None, None);
+    let handler = Handler::new(fake, ResponseSender::new(&TrustRoots::load(), true, None), None, None);
     let event = create_event(&receiver);
     let result = tokio::time::timeout(
         Duration::from_secs(20),

@@ -1,5 +1,6 @@
-//! How an answer leaves an invocation: its PUT, or, when the PUT keeps
-//! failing, the next link of the chain, which sends the same body again.
+//! How a request leaves an invocation: not done, to the next link of the
+//! chain; done, by its answer's PUT, or, when the PUT keeps failing, by the
+//! next link, which sends the same body again.
 
 use std::time::SystemTime;
 
@@ -19,6 +20,23 @@ pub(crate) struct Onward<'a> {
     pub(crate) chain: &'a Chain,
     pub(crate) event: &'a Value,
     pub(crate) function_arn: &'a str,
+}
+
+impl Onward<'_> {
+    /// Hands the request, not done, `progress` as far as it got, on to the
+    /// next link; the Invoke stops at `until`. The error is the Reason's.
+    pub(crate) async fn hand_on(&self, progress: &ProgressState, until: Instant) -> Result<(), String> {
+        let next = self.chain.next_event(self.event, progress, None);
+        match tokio::time::timeout_at(until, self.hand_off.invoke(self.function_arn, next)).await {
+            Ok(Ok(())) => {
+                let (hand_offs, waiting_for) = (self.chain.hand_offs + 1, &progress.waiting_for);
+                info!(hand_offs, ?waiting_for, "handed on to a new invocation");
+                Ok(())
+            }
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("Lambda Invoke did not answer in time".to_owned()),
+        }
+    }
 }
 
 /// Sends `body` to `url`; an answer whose PUT keeps failing (5xx, no

@@ -3,14 +3,13 @@
 
 use std::time::Duration;
 
-use aws_config::Region;
+use aws_config::SdkConfig;
 use aws_config::retry::RetryConfig;
 use aws_sdk_lambda::Client;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
-use tokio::sync::OnceCell;
 
-use crate::aws::{AwsConfig, CallFailure};
+use crate::aws::CallFailure;
 
 /// The longest wait between tries of the hand-off's `Invoke`: the hand-off
 /// has only half the answer's reserve (`Budget::last_call_until`), and a
@@ -30,18 +29,24 @@ pub(crate) enum HandOffError {
     },
 }
 
-/// The Lambda client, built on the first hand-off: the function only ever
-/// invokes itself, so one client, in its own region, serves the process.
+/// The Lambda client, built at start-up: the function only ever invokes
+/// itself, in its own region (`AWS_REGION`), so one client serves the process.
 pub(crate) struct HandOff {
-    config: AwsConfig,
-    client: OnceCell<Client>,
+    client: Client,
 }
 
 impl HandOff {
-    pub(crate) fn new(config: AwsConfig) -> Self {
+    pub(crate) fn new(config: &SdkConfig) -> Self {
+        // AWS_MAX_ATTEMPTS and the retry mode still apply; only the waits are short.
+        let retries = config
+            .retry_config()
+            .cloned()
+            .unwrap_or_else(RetryConfig::standard)
+            .with_initial_backoff(HAND_OFF_BACKOFF)
+            .with_max_backoff(HAND_OFF_BACKOFF);
+        let conf = aws_sdk_lambda::config::Builder::from(config).retry_config(retries);
         HandOff {
-            config,
-            client: OnceCell::new(),
+            client: Client::from_conf(conf.build()),
         }
     }
 
@@ -51,8 +56,7 @@ impl HandOff {
         if function_arn.is_empty() {
             return Err(HandOffError::NoFunctionArn);
         }
-        let client = self.client(function_arn).await;
-        client
+        self.client
             .invoke()
             .function_name(function_arn)
             .invocation_type(InvocationType::Event)
@@ -68,26 +72,5 @@ impl HandOff {
                     message: failure.message().to_owned(),
                 }
             })
-    }
-
-    async fn client(&self, function_arn: &str) -> &Client {
-        self.client
-            .get_or_init(|| async {
-                let config = self.config.get().await;
-                // AWS_MAX_ATTEMPTS and the retry mode still apply; only the waits are short.
-                let retries = config
-                    .retry_config()
-                    .cloned()
-                    .unwrap_or_else(RetryConfig::standard)
-                    .with_initial_backoff(HAND_OFF_BACKOFF)
-                    .with_max_backoff(HAND_OFF_BACKOFF);
-                let mut conf = aws_sdk_lambda::config::Builder::from(config).retry_config(retries);
-                // arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]
-                if let Some(region) = function_arn.split(':').nth(3).filter(|r| !r.is_empty()) {
-                    conf = conf.region(Region::new(region.to_owned()));
-                }
-                Client::from_conf(conf.build())
-            })
-            .await
     }
 }

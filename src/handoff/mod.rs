@@ -21,11 +21,14 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use tokio::time::Instant;
 
 pub(crate) use delivery::{Onward, deliver};
 pub(crate) use handover::Handover;
 pub(crate) use invoke::HandOff;
 
+use crate::conclusion::RanOut;
+use crate::deadline::Budget;
 use crate::lifecycle::{Busy, Progress, ProgressState};
 
 /// The event's top-level field that carries the record from link to link.
@@ -120,7 +123,24 @@ impl Chain {
         if self.hand_offs == 0 {
             return Progress::default();
         }
+        let hand_offs = self.hand_offs;
+        tracing::info!(hand_offs, "resuming a request handed on by an earlier invocation");
         Progress::resumed(self.version_arn.clone(), self.busy.clone(), self.create_sent)
+    }
+
+    /// When this link stops working, and what has run out then: the
+    /// chain's `ServiceTimeout` when it comes before the function's time.
+    pub(crate) fn work_until(&self, budget: &Budget) -> (Instant, RanOut) {
+        let answer_by = Instant::now() + self.time_left(SystemTime::now());
+        if answer_by <= budget.work_until {
+            let ran_out = RanOut::ServiceTimeout {
+                limit: self.service_timeout,
+                hand_offs: self.hand_offs,
+            };
+            (answer_by, ran_out)
+        } else {
+            (budget.work_until, RanOut::Function(budget.total))
+        }
     }
 
     pub(crate) fn can_hand_off(&self) -> bool {

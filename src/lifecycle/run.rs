@@ -72,6 +72,10 @@ pub(crate) struct Engine<R> {
 }
 
 impl<R: Regions + 'static> Engine<R> {
+    pub(crate) fn new(regions: R, pacing: Pacing) -> Arc<Self> {
+        Arc::new(Engine { regions, pacing })
+    }
+
     pub(crate) async fn run(self: &Arc<Self>, work: Work, progress: &Progress, until: Instant) -> Ended {
         let mut task = {
             let (engine, progress) = (self.clone(), progress.clone());

@@ -396,10 +396,7 @@ async fn removing_existing_version_on_update_changes_nothing() {
 
 /// A Create run as the engine runs it, with `progress`, until `until_in` from now.
 async fn engine_create(fake: &Fake, progress: &Progress, until_in: Duration) -> Ended {
-    let engine = std::sync::Arc::new(Engine {
-        regions: fake.clone(),
-        pacing: Pacing::default(),
-    });
+    let engine = Engine::new(fake.clone(), Pacing::default());
     let work = Work::Create {
         request_id: "req-1".to_owned(),
         props: parsed(&props(json!({}))),

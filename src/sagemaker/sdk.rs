@@ -1,10 +1,10 @@
 //! [`ImageVersions`] over `aws-sdk-sagemaker`, and the clients it needs, one
-//! per region, built once from the shared AWS configuration.
+//! per region, built once from the process's AWS configuration.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
-use aws_config::Region;
+use aws_config::{Region, SdkConfig};
 use aws_sdk_sagemaker::Client;
 use aws_sdk_sagemaker::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_sagemaker::operation::describe_image_version::DescribeImageVersionOutput;
@@ -12,39 +12,35 @@ use aws_sdk_sagemaker::operation::describe_image_version::DescribeImageVersionOu
 use super::{
     ApiError, ErrorKind, ImageVersions, NewVersion, NoRegion, Regions, VersionState, VersionStatus, VersionUpdate,
 };
-use crate::aws::{AwsConfig, CallFailure};
+use crate::aws::CallFailure;
 use crate::properties::{Metadata, table};
 
-/// [`Regions`] over the SDK: clients by region.
+/// [`Regions`] over the SDK: clients by region, the default region's built
+/// at start-up with the configuration.
 pub struct SdkRegions {
-    config: AwsConfig,
+    config: SdkConfig,
     by_region: Mutex<HashMap<String, SdkImageVersions>>,
 }
 
 impl SdkRegions {
-    pub(crate) fn new(config: AwsConfig) -> Self {
-        SdkRegions {
+    pub(crate) fn new(config: SdkConfig) -> Self {
+        let regions = SdkRegions {
             config,
             by_region: Mutex::default(),
+        };
+        if let Some(region) = regions.config.region() {
+            regions.client(region.as_ref());
         }
-    }
-}
-
-impl Regions for SdkRegions {
-    type Api = SdkImageVersions;
-
-    async fn default_region(&self) -> Result<String, NoRegion> {
-        self.config.get().await.region().map(|r| r.to_string()).ok_or(NoRegion)
+        regions
     }
 
     /// The client for `region`, made on first use and kept for later events.
-    async fn api(&self, region: &str) -> SdkImageVersions {
-        let config = self.config.get().await;
+    fn client(&self, region: &str) -> SdkImageVersions {
         let mut by_region = self.by_region.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         by_region
             .entry(region.to_owned())
             .or_insert_with(|| {
-                let conf = aws_sdk_sagemaker::config::Builder::from(config)
+                let conf = aws_sdk_sagemaker::config::Builder::from(&self.config)
                     .region(Region::new(region.to_owned()))
                     .build();
                 SdkImageVersions {
@@ -52,6 +48,18 @@ impl Regions for SdkRegions {
                 }
             })
             .clone()
+    }
+}
+
+impl Regions for SdkRegions {
+    type Api = SdkImageVersions;
+
+    async fn default_region(&self) -> Result<String, NoRegion> {
+        self.config.region().map(|r| r.to_string()).ok_or(NoRegion)
+    }
+
+    async fn api(&self, region: &str) -> SdkImageVersions {
+        self.client(region)
     }
 }
 
