@@ -26,9 +26,11 @@ enum Amount {
     KiB(u64),
     Bytes(u64),
     Count(usize),
+    /// One figure of a subject over another of the same subject.
+    Times(f64),
 }
 
-use Amount::{Bytes, Count, KiB, Time};
+use Amount::{Bytes, Count, KiB, Time, Times};
 
 impl Amount {
     fn cell(self) -> String {
@@ -37,6 +39,7 @@ impl Amount {
             KiB(k) => bytes(k * 1024),
             Bytes(b) => bytes(b),
             Count(n) => n.to_string(),
+            Times(x) => format!("{x:.1}×"),
         }
     }
 
@@ -46,6 +49,7 @@ impl Amount {
             Time(d) => d.as_secs_f64(),
             KiB(n) | Bytes(n) => n as f64,
             Count(n) => n as f64,
+            Times(x) => x,
         }
     }
 }
@@ -83,10 +87,22 @@ const PER_KIND: [[ReadKind; 2]; 2] = [
 ];
 
 /// The rows between the per-kind ones and the SageMaker calls.
-const WAITING: [Read; 3] = [
+const WAITING: [Read; 5] = [
     ("first event after start: invoke → first SageMaker call", |f| {
         Time(f.overhead.first_event_to_first_call)
     }),
+    (
+        "first event after start ÷ a later Create (invoke → first SageMaker call)",
+        |f| {
+            // KINDS[0] is Create, the kind of the first event.
+            let later = f.overhead.kinds[0].to_first_call.as_secs_f64();
+            Times(f.overhead.first_event_to_first_call.as_secs_f64() / later)
+        },
+    ),
+    (
+        "cold start (median) + first event: spawn → its first SageMaker call",
+        |f| Time(f.cold_start.median + f.overhead.first_event_to_first_call),
+    ),
     ("answer latency: CREATED → PUT (median)", |f| Time(f.latency.median)),
     ("DescribeImageVersion calls while waiting", |f| {
         Count(f.latency.describes)
