@@ -25,7 +25,7 @@ RECEIVER=127.0.0.1:443
 
 "${ROOT}/scripts/cdk-deps.sh"
 build_binaries
-case "$(uname -m)" in x86_64 | amd64) arch=x86_64 ;; *) arch=arm64 ;; esac
+arch="$("${ROOT}/scripts/host-arch.sh")"
 package="${APP}/node_modules/cdk-sagemaker-image-version/asset/${arch}/bootstrap.zip"
 [[ -f "${package}" ]] || { echo "${SCRIPT_NAME}: the installed construct library bundles no ${arch} package (${package})" >&2; exit 1; }
 

@@ -30,11 +30,7 @@ TARGET_DIR="${CARGO_TARGET_DIR:-${ROOT}/target}"
 # Newest glibc symbol version the Lambda runtime provided.al2023 has.
 RUNTIME_GLIBC=2.34
 
-case "$(uname -m)" in
-  x86_64 | amd64) host=x86_64 ;;
-  aarch64 | arm64) host=arm64 ;;
-  *) echo "package: unsupported host architecture $(uname -m)" >&2; exit 1 ;;
-esac
+host="$("${ROOT}/scripts/host-arch.sh")"
 arch="${ARCH:-${host}}"
 case "${arch}" in
   x86_64 | x86-64 | amd64) arch=x86_64; flag=--x86-64; elf_machine="X86-64"; triple=x86_64-unknown-linux-gnu ;;

@@ -45,7 +45,7 @@ if (cd "${tmp}/tampered" && sha256sum --quiet --status -c SHA256SUMS); then
 fi
 
 # 2. and 3. Each package and its template.
-case "$(uname -m)" in x86_64 | amd64) host=x86_64 ;; *) host=arm64 ;; esac
+host="$("${ROOT}/scripts/host-arch.sh")"
 shopt -s nullglob
 zips=("${DIST}/sagemaker-image-version-${version}-"*.zip)
 shopt -u nullglob

@@ -39,11 +39,7 @@ if [[ -z "${ARCHES:-}" ]]; then
   explicit=0
 fi
 
-case "$(uname -m)" in
-  x86_64 | amd64) host=x86_64 ;;
-  aarch64 | arm64) host=arm64 ;;
-  *) echo "release: unsupported host architecture $(uname -m)" >&2; exit 1 ;;
-esac
+host="$("${ROOT}/scripts/host-arch.sh")"
 sysroot="$(rustc --print sysroot)"
 # can_build ARCH: the target's standard library is installed, and either ARCH
 # is this machine's or zig is there to cross-compile (scripts/package.sh).

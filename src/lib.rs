@@ -30,6 +30,7 @@ mod provider;
 mod sagemaker;
 mod tls;
 
+pub use cloudformation::event::EVENT_FIELDS;
 use config::{Config, Mode};
 pub use logging::init as init_logging;
 pub use properties::{CLOUDFORMATION_PROPERTIES, PROPERTIES};

@@ -39,15 +39,23 @@ impl Envelope {
     }
 }
 
-/// The fields of an envelope, by name.
-const ENVELOPE_FIELDS: [&str; 6] = [
+/// The fields of a CloudFormation custom-resource event, the envelope's
+/// first (the property-based tests generate events with these).
+pub const EVENT_FIELDS: [&str; 10] = [
     "RequestType",
     "ResponseURL",
     "StackId",
     "RequestId",
     "LogicalResourceId",
     "PhysicalResourceId",
+    "ResourceType",
+    "ResourceProperties",
+    "OldResourceProperties",
+    "ServiceToken",
 ];
+
+/// The fields of an envelope, by name.
+const ENVELOPE_FIELDS: &[&str] = EVENT_FIELDS.split_at(6).0;
 
 /// One invocation as both modes take it in: the event's envelope whatever
 /// happens, the event as JSON, the time it has and the function it was

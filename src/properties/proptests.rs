@@ -57,7 +57,10 @@ fn key() -> impl Strategy<Value = String> {
 }
 
 fn arbitrary_json() -> impl Strategy<Value = Value> {
-    arbitrary::json(&NAMES)
+    arbitrary::json(arbitrary::Names {
+        event: &crate::EVENT_FIELDS,
+        properties: &NAMES,
+    })
 }
 
 /// Property maps: mostly objects keyed by property names.

@@ -9,19 +9,13 @@ use proptest::string::string_regex;
 use proptest::test_runner::Config;
 use serde_json::{Map, Value, json};
 
-/// The fields of a CloudFormation custom-resource event.
-const EVENT_FIELDS: [&str; 10] = [
-    "RequestType",
-    "ResponseURL",
-    "StackId",
-    "RequestId",
-    "LogicalResourceId",
-    "PhysicalResourceId",
-    "ResourceType",
-    "ResourceProperties",
-    "OldResourceProperties",
-    "ServiceToken",
-];
+/// The names the generators favour as object keys: an event's fields and
+/// its properties, as the product under test spells them.
+#[derive(Debug, Clone, Copy)]
+pub struct Names {
+    pub event: &'static [&'static str],
+    pub properties: &'static [&'static str],
+}
 
 /// `PROPTEST_CASES`, else `default`: the long-running profile sets it.
 pub fn cases(default: u32) -> u32 {
@@ -45,8 +39,8 @@ pub fn regex(pattern: &str) -> impl Strategy<Value = String> + use<> {
 }
 
 /// Object keys: mostly the names an event or its properties use.
-fn key(properties: &'static [&'static str]) -> impl Strategy<Value = String> {
-    let known: Vec<&'static str> = EVENT_FIELDS.iter().chain(properties).copied().collect();
+fn key(names: Names) -> impl Strategy<Value = String> {
+    let known: Vec<&'static str> = names.event.iter().chain(names.properties).copied().collect();
     prop_oneof![
         3 => select(known).prop_map(str::to_owned),
         1 => any::<String>(),
@@ -83,24 +77,24 @@ fn leaf() -> impl Strategy<Value = Value> {
     ]
 }
 
-/// Any JSON, up to four levels deep, with keys from `properties` and the
-/// event's fields among others.
-pub fn json(properties: &'static [&'static str]) -> impl Strategy<Value = Value> {
+/// Any JSON, up to four levels deep, with keys from `names` among others.
+pub fn json(names: Names) -> impl Strategy<Value = Value> {
     leaf().prop_recursive(4, 48, 6, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::vec((key(properties), inner), 0..6).prop_map(|p| Value::Object(p.into_iter().collect())),
+            prop::collection::vec((key(names), inner), 0..6).prop_map(|p| Value::Object(p.into_iter().collect())),
         ]
     })
 }
 
-/// Properties: arbitrary JSON, or the `valid` ones with one of `properties`
-/// replaced by arbitrary JSON (so that some get through to SageMaker).
-pub fn properties(properties: &'static [&'static str], valid: Value) -> impl Strategy<Value = Value> {
+/// Properties: arbitrary JSON, or the `valid` ones with one of the
+/// properties replaced by arbitrary JSON (so that some get through to
+/// SageMaker).
+pub fn properties(names: Names, valid: Value) -> impl Strategy<Value = Value> {
     let one_wrong = valid.clone();
     prop_oneof![
-        2 => json(properties),
-        3 => (select(properties.to_vec()), json(properties)).prop_map(move |(k, v)| {
+        2 => json(names),
+        3 => (select(names.properties.to_vec()), json(names)).prop_map(move |(k, v)| {
             let mut p = one_wrong.clone();
             p[k] = v;
             p
@@ -112,15 +106,15 @@ pub fn properties(properties: &'static [&'static str], valid: Value) -> impl Str
 /// An event: envelope fields of any JSON type (mostly the right one), a
 /// RequestType of the three or not, arbitrary extra fields. No ResponseURL:
 /// the caller adds one it can receive at, or none.
-pub fn event(property_names: &'static [&'static str], valid: Value) -> impl Strategy<Value = Value> {
+pub fn event(names: Names, valid: Value) -> impl Strategy<Value = Value> {
     let request_type = prop_oneof![
         3 => select(vec!["Create", "Update", "Delete"]).prop_map(Value::from),
-        1 => json(property_names),
+        1 => json(names),
     ];
     let text_or_any = || {
         prop_oneof![
             3 => any::<String>().prop_map(Value::String),
-            1 => json(property_names),
+            1 => json(names),
         ]
     };
     (
@@ -128,9 +122,9 @@ pub fn event(property_names: &'static [&'static str], valid: Value) -> impl Stra
         prop::option::of(text_or_any()),
         prop::option::of(text_or_any()),
         prop::option::of(text_or_any()),
-        prop::option::of(properties(property_names, valid.clone())),
-        prop::option::of(properties(property_names, valid)),
-        prop::collection::vec((any::<String>(), json(property_names)), 0..4),
+        prop::option::of(properties(names, valid.clone())),
+        prop::option::of(properties(names, valid)),
+        prop::collection::vec((any::<String>(), json(names)), 0..4),
     )
         .prop_map(|(kind, stack, logical, physical, props, old, extra)| {
             let mut event: Map<String, Value> = extra.into_iter().collect();

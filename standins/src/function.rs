@@ -48,17 +48,7 @@ impl FunctionProcess {
         runtime_api: &RuntimeApi,
         envs: &[(String, String)],
     ) -> std::io::Result<FunctionProcess> {
-        Self::try_spawn_with_logs(bin, runtime_api, envs, Logs::Captured)
-    }
-
-    /// [`FunctionProcess::try_spawn`], with the logs sent where `logs` says.
-    pub fn try_spawn_with_logs(
-        bin: &Path,
-        runtime_api: &RuntimeApi,
-        envs: &[(String, String)],
-        logs: Logs,
-    ) -> std::io::Result<FunctionProcess> {
-        Self::try_spawn_at(bin, &runtime_api.address(), envs, logs)
+        Self::try_spawn_at(bin, &runtime_api.address(), envs, Logs::Captured)
     }
 
     /// Spawns `bin` with the Lambda environment pointing at the Runtime API

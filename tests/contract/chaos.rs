@@ -87,34 +87,25 @@ const PUT_FAILURES_APART: Duration = TIMEOUT;
 
 // ---------------------------------------------------------------- the rules
 
-#[test]
-fn every_request_is_answered_before_its_service_timeout() {
-    check(Rule::AnsweredInTime);
+/// One test per rule, named for it.
+macro_rules! rules {
+    ($($test:ident => $rule:ident,)*) => {
+        $(
+            #[test]
+            fn $test() {
+                check(Rule::$rule);
+            }
+        )*
+    };
 }
 
-#[test]
-fn every_answer_to_one_request_has_the_same_status_id_and_data() {
-    check(Rule::SameAnswers);
-}
-
-#[test]
-fn no_request_answers_failed_under_transient_faults() {
-    check(Rule::NoFailure);
-}
-
-#[test]
-fn after_each_request_the_versions_and_aliases_are_what_the_templates_say() {
-    check(Rule::MatchesTemplates);
-}
-
-#[test]
-fn no_version_is_left_behind_and_no_request_makes_two() {
-    check(Rule::NoOrphan);
-}
-
-#[test]
-fn no_log_line_of_any_environment_holds_a_secret() {
-    check(Rule::NoSecret);
+rules! {
+    every_request_is_answered_before_its_service_timeout => AnsweredInTime,
+    every_answer_to_one_request_has_the_same_status_id_and_data => SameAnswers,
+    no_request_answers_failed_under_transient_faults => NoFailure,
+    after_each_request_the_versions_and_aliases_are_what_the_templates_say => MatchesTemplates,
+    no_version_is_left_behind_and_no_request_makes_two => NoOrphan,
+    no_log_line_of_any_environment_holds_a_secret => NoSecret,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -41,6 +41,24 @@ async fn created(h: &Harness) -> String {
     h.create_ok(first()).await.physical_id().to_owned()
 }
 
+/// Replaces the stack's version with one of the next base image: the new
+/// template, and the new version's id.
+async fn replaced(h: &Harness, id: &str) -> (Value, String) {
+    let second = with(first(), json!({"BaseImage": NEXT_BASE_IMAGE}));
+    let answer = delivered_twice(h, &h.update_event(id, second.clone(), first())).await;
+    answer.assert_success();
+    let new = answer.physical_id().to_owned();
+    assert_ne!(new, id, "a replacement answers a new id");
+    (second, new)
+}
+
+/// Deletes through `event`, delivered twice, and checks that only `left`
+/// remains, CREATED.
+async fn deleted_leaving(h: &Harness, event: &Value, left: u32) {
+    delivered_twice(h, event).await.assert_success();
+    assert_eq!(versions(h), vec![(left, "CREATED".to_owned())]);
+}
+
 fn versions(h: &Harness) -> Vec<(u32, String)> {
     h.sagemaker
         .versions(IMAGE)
@@ -64,16 +82,9 @@ async fn a_forward_update_in_place_keeps_the_arn() {
 async fn a_replacement_answers_a_new_arn_and_its_cleanup_delete_removes_the_old_version() {
     let h = Harness::start().await;
     let id = created(&h).await;
-    let second = with(first(), json!({"BaseImage": NEXT_BASE_IMAGE}));
-    let answer = delivered_twice(&h, &h.update_event(&id, second.clone(), first())).await;
-    answer.assert_success();
-    let new = answer.physical_id().to_owned();
-    assert_ne!(new, id);
+    replaced(&h, &id).await;
     assert_eq!(h.sagemaker.version(IMAGE, 2).unwrap().aliases, vec!["stable"]);
-    delivered_twice(&h, &h.delete_event(&id, first()))
-        .await
-        .assert_success();
-    assert_eq!(versions(&h), vec![(2, "CREATED".to_owned())]);
+    deleted_leaving(&h, &h.delete_event(&id, first()), 2).await;
 }
 
 #[tokio::test]
@@ -116,14 +127,9 @@ async fn the_rollback_of_a_failed_replacement_keeps_the_held_version_and_creates
 async fn the_rollback_after_a_successful_replacement_deletes_the_new_version_only() {
     let h = Harness::start().await;
     let id = created(&h).await;
-    let second = with(first(), json!({"BaseImage": NEXT_BASE_IMAGE}));
-    let new = h.invoke(&h.update_event(&id, second.clone(), first())).await;
-    new.assert_success();
+    let (second, new) = replaced(&h, &id).await;
     // Another resource failed: CloudFormation deletes the new id and keeps the old.
-    delivered_twice(&h, &h.delete_event(new.physical_id(), second))
-        .await
-        .assert_success();
-    assert_eq!(versions(&h), vec![(1, "CREATED".to_owned())]);
+    deleted_leaving(&h, &h.delete_event(&new, second), 1).await;
 }
 
 #[tokio::test]

@@ -16,6 +16,16 @@ async fn lambda() -> LambdaApi {
     LambdaApi::start(&RuntimeApi::start().await).await
 }
 
+/// The stand-in, retrying a failed asynchronous invocation once, `delay` after.
+async fn retrying_once_after(delay: Duration) -> LambdaApi {
+    let lambda = lambda().await;
+    lambda.runtime().set_async(AsyncSemantics {
+        retry_delays: vec![delay],
+        ..AsyncSemantics::default()
+    });
+    lambda
+}
+
 /// The request target of an invoke of `function` (percent-encoded as the SDKs do).
 fn target(function: &str) -> String {
     format!("/2015-03-31/functions/{}/invocations", function.replace(':', "%3A"))
@@ -332,11 +342,7 @@ async fn the_same_seed_throttles_the_same_invokes() {
 
 #[tokio::test]
 async fn an_event_invoke_is_an_asynchronous_invocation_retried_after_a_function_error() {
-    let lambda = lambda().await;
-    lambda.runtime().set_async(AsyncSemantics {
-        retry_delays: vec![Duration::from_millis(20)],
-        ..AsyncSemantics::default()
-    });
+    let lambda = retrying_once_after(Duration::from_millis(20)).await;
     let r = invoke(&lambda, FUNCTION, Some("Event"), b"\"work\"").await;
     assert_eq!(r.status, 202);
     let id = r.header("x-amzn-requestid").unwrap().to_owned();
@@ -357,11 +363,7 @@ async fn an_event_invoke_is_an_asynchronous_invocation_retried_after_a_function_
 
 #[tokio::test]
 async fn a_request_response_invoke_is_not_retried() {
-    let lambda = lambda().await;
-    lambda.runtime().set_async(AsyncSemantics {
-        retry_delays: vec![Duration::from_millis(10)],
-        ..AsyncSemantics::default()
-    });
+    let lambda = retrying_once_after(Duration::from_millis(10)).await;
     let call = invoke_in_background(&lambda, None, b"{}");
     let got = next(&lambda).await;
     answer(&lambda, &got, "error", b"{\"errorType\":\"E\"}").await;

@@ -173,6 +173,11 @@ fn violation(value: &str, member: &str, must: &str) -> String {
     format!("1 validation error detected: Value {value} at '{member}' failed to satisfy constraint: Member must {must}")
 }
 
+/// [`violation`] for a value the message quotes.
+fn quoted_violation(value: impl std::fmt::Display, member: &str, must: String) -> String {
+    violation(&format!("'{value}'"), member, &must)
+}
+
 /// Sends each case and asserts a 400 `ValidationException` with exactly its message.
 async fn assert_each_violates(sm: &SageMakerStandIn, cases: Vec<Case>) {
     for (op, body, message) in cases {
@@ -202,10 +207,7 @@ async fn a_missing_required_member_is_refused_as_null() {
 async fn a_string_longer_than_the_models_max_is_refused() {
     let sm = standin(10, 10).await;
     let long = |n: usize| "a".repeat(n);
-    let over = |n, member, max| {
-        let must = format!("have length less than or equal to {max}");
-        violation(&format!("'{}'", long(n)), member, &must)
-    };
+    let over = |n, member, max| quoted_violation(long(n), member, format!("have length less than or equal to {max}"));
     let cases = vec![
         create_case(json!({"ReleaseNotes": long(256)}), over(256, "releaseNotes", 255)),
         create_case(json!({"BaseImage": long(256)}), over(256, "baseImage", 255)),
@@ -259,11 +261,7 @@ async fn release_notes_with_a_line_break_break_the_models_pattern() {
 async fn a_value_outside_the_models_pattern_is_refused() {
     let sm = standin(10, 10).await;
     let unlike = |value: &str, member, p: &str| {
-        violation(
-            &format!("'{value}'"),
-            member,
-            &format!("satisfy regular expression pattern: {p}"),
-        )
+        quoted_violation(value, member, format!("satisfy regular expression pattern: {p}"))
     };
     let alias = "(?!^[.-])^([a-zA-Z0-9-_.]+)";
     let framework = r"[a-zA-Z]+ ?\d+\.\d+(\.\d+)?";
@@ -314,13 +312,8 @@ async fn a_value_outside_the_models_pattern_is_refused() {
 #[tokio::test]
 async fn a_value_outside_the_models_enum_is_refused() {
     let sm = standin(10, 10).await;
-    let not_in = |value: &str, member, set: &str| {
-        violation(
-            &format!("'{value}'"),
-            member,
-            &format!("satisfy enum value set: [{set}]"),
-        )
-    };
+    let not_in =
+        |value: &str, member, set: &str| quoted_violation(value, member, format!("satisfy enum value set: [{set}]"));
     let job_types = "TRAINING, INFERENCE, NOTEBOOK_KERNEL";
     let guidance = "NOT_PROVIDED, STABLE, TO_BE_ARCHIVED, ARCHIVED";
     let cases = vec![
@@ -342,13 +335,8 @@ async fn a_value_outside_the_models_enum_is_refused() {
 #[tokio::test]
 async fn an_integer_outside_the_models_range_is_refused() {
     let sm = standin(10, 10).await;
-    let at_least = |n: i64, member, min| {
-        violation(
-            &format!("'{n}'"),
-            member,
-            &format!("have value greater than or equal to {min}"),
-        )
-    };
+    let at_least =
+        |n: i64, member, min| quoted_violation(n, member, format!("have value greater than or equal to {min}"));
     let cases = vec![
         my_image_case("ListAliases", json!({"MaxResults": 0}), at_least(0, "maxResults", 1)),
         my_image_case(

@@ -113,7 +113,7 @@ pub(crate) async fn run(args: &[String]) -> Result<ExitCode, String> {
             env.push(lambda.endpoint_env());
             env.extend(ca.iter().flat_map(TestCa::client_env));
             env.extend(o.function_env);
-            let process = FunctionProcess::try_spawn_with_logs(bin, &runtime, &env, Logs::Stderr)
+            let process = FunctionProcess::try_spawn_at(bin, &runtime.address(), &env, Logs::Stderr)
                 .map_err(|e| format!("cannot spawn {}: {e}", bin.display()))?;
             Some(process)
         }
