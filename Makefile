@@ -4,7 +4,7 @@ SHELL := /bin/bash
 BIN := sagemaker-image-version
 EVENT ?= events/create.json
 
-.PHONY: help demo test rust-tests lint check-format templates release release-test construct construct-test cdk cdk-framework cargo-lambda-smoke ministack tools watch invoke package bench
+.PHONY: help demo test rust-tests lint check-format templates release release-test construct construct-test cdk cdk-framework cargo-lambda-smoke ministack tools watch invoke package bench mutants
 
 help:
 	@echo "make demo     Create -> Update -> Delete against the local SageMaker stand-in, printing each answer"
@@ -15,6 +15,7 @@ help:
 	@echo "make release  dist/: the function's zip per architecture, its template, SHA256SUMS"
 	@echo "make construct  the CDK construct library from dist/: npm tarball and Python wheel"
 	@echo "make bench    benchmarks against the Python handler (BUILD=1 also times a clean release build)"
+	@echo "make mutants  cargo mutants over src/lifecycle and src/properties with the in-process tests (not in CI)"
 
 # The events and their order: standins/src/local.rs (`target/debug/standins events`).
 # The builds show cargo's progress: the first one takes minutes.
@@ -86,3 +87,7 @@ package: tools
 
 bench: tools
 	scripts/bench.sh
+
+# Not part of make test: a mutation run takes a while (docs/testing.md).
+mutants:
+	scripts/mutants.sh
