@@ -136,3 +136,16 @@ impl<R: Regions + 'static> Engine<R> {
 fn call_margin(until: Instant) -> Duration {
     (until.saturating_duration_since(Instant::now()) / 10).clamp(Duration::from_millis(250), Duration::from_secs(2))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_keeps_a_tenth_of_the_time_left_between_250_ms_and_2_s() {
+        let margin = |left| call_margin(Instant::now() + Duration::from_millis(left));
+        assert_eq!(margin(10_000), Duration::from_secs(1));
+        assert_eq!(margin(1_000), Duration::from_millis(250));
+        assert_eq!(margin(60_000), Duration::from_secs(2));
+    }
+}

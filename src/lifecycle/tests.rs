@@ -248,6 +248,91 @@ fn client_token_is_the_request_id_or_a_hash_that_fits() {
     }
 }
 
+#[tokio::test(start_paused = true)]
+async fn an_update_whose_read_of_the_version_is_refused_fails_and_creates_nothing() {
+    let fake = Fake::default().with_version(1, &[]);
+    fake.fail("DescribeImageVersion", ErrorKind::Rejected);
+    let err = update(&fake, &arn(1), props(json!({"ReleaseNotes": "n"})), props(json!({})))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("DescribeImageVersion"), "{err}");
+    assert!(fake.writes().is_empty(), "{:?}", fake.writes());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_version_gone_while_it_was_being_created_fails_as_disappeared() {
+    let fake = Fake::default();
+    fake.state().polls = 2;
+    fake.fail("DescribeImageVersion", ErrorKind::NotFound);
+    let err = create(&fake, props(json!({}))).await.unwrap_err();
+    assert!(matches!(err, LifecycleError::Disappeared { .. }), "{err}");
+    assert!(err.to_string().contains("gone"), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_step_at_a_time_a_throttled_call_is_pending_not_failed() {
+    let fake = Fake::default();
+    fake.fail("CreateImageVersion", ErrorKind::Transient);
+    let (pacing, progress) = (Pacing::one_step(), Progress::default());
+    let lifecycle = Lifecycle {
+        regions: &fake,
+        pacing: &pacing,
+        progress: &progress,
+        retries_until: None,
+    };
+    let step = lifecycle.create("req-1", &parsed(&props(json!({})))).await;
+    assert!(matches!(step, Err(Halt::Pending)), "{step:?}");
+    fake.fail("CreateImageVersion", ErrorKind::Rejected);
+    let step = lifecycle.create("req-1", &parsed(&props(json!({})))).await;
+    assert!(matches!(step, Err(Halt::Failed(_))), "{step:?}");
+}
+
+#[test]
+fn request_ids_that_differ_in_one_character_get_different_tokens() {
+    let prefix = "not-a-uuid ".repeat(4);
+    let alphabet: Vec<char> = ('a'..='z').chain('A'..='Z').chain('0'..='9').collect();
+    let mut ids = BTreeSet::new();
+    for at in [0, prefix.len() / 2, prefix.len()] {
+        for c in &alphabet {
+            let mut id = prefix.clone();
+            id.insert(at, *c);
+            ids.insert(id);
+        }
+    }
+    let tokens: BTreeSet<String> = ids.iter().map(|id| client_token(id)).collect();
+    assert_eq!(tokens.len(), ids.len(), "no two requests share a token");
+}
+
+#[tokio::test(start_paused = true)]
+async fn update_to_another_image_or_region_alone_is_a_replacement() {
+    for change in [json!({"ImageName": "other"}), json!({"Region": "us-west-2"})] {
+        let fake = Fake::default().with_version(1, &[]);
+        let done = update(&fake, &arn(1), props(change.clone()), props(json!({})))
+            .await
+            .unwrap();
+        assert_eq!(done.physical_resource_id, arn(2), "{change}");
+        assert_eq!(fake.state().versions[&1].status, VersionStatus::Created, "{change}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttled_poll_keeps_a_create_waiting_for_created() {
+    let fake = Fake::default();
+    fake.state().polls = 2;
+    fake.fail("DescribeImageVersion", ErrorKind::Transient);
+    let done = create(&fake, props(json!({}))).await.unwrap();
+    assert_eq!(done.physical_resource_id, arn(1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_poll_sagemaker_refuses_fails_the_create_instead_of_waiting() {
+    let fake = Fake::default();
+    fake.state().polls = 2;
+    fake.fail("DescribeImageVersion", ErrorKind::Rejected);
+    let err = create(&fake, props(json!({}))).await.unwrap_err();
+    assert!(err.to_string().contains("DescribeImageVersion"), "{err}");
+}
+
 // --- ExistingVersion ---
 
 #[tokio::test(start_paused = true)]
@@ -342,6 +427,18 @@ async fn one_step_at_a_time_an_existing_version_still_creating_is_pending_not_re
         .create("req-1", &parsed(&props(json!({"ExistingVersion": "1"}))))
         .await;
     assert!(matches!(step, Err(Halt::Pending)), "{step:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn taking_over_a_version_whose_read_is_refused_fails_with_sagemaker_s_error() {
+    let fake = Fake::default().with_version(1, &[]);
+    fake.fail("DescribeImageVersion", ErrorKind::Rejected);
+    let err = create(&fake, props(json!({"ExistingVersion": "1"}))).await.unwrap_err();
+    assert!(
+        !err.to_string().contains("does not exist"),
+        "not read as missing: {err}"
+    );
+    assert!(err.to_string().contains("ValidationException"), "{err}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -69,6 +69,14 @@ mod tests {
     }
 
     #[test]
+    fn each_value_set_goes_out_through_its_member() {
+        let set = metadata(&[("JobType", "TRAINING"), ("Processor", "GPU")]);
+        let values: Vec<&str> = set.members().map(|(_, value)| value).collect();
+        assert_eq!(values, ["TRAINING", "GPU"]);
+        assert_eq!(metadata(&[]).members().count(), 0);
+    }
+
+    #[test]
     fn removed_properties_are_named_in_table_order() {
         let old = metadata(&[
             ("VendorGuidance", "STABLE"),

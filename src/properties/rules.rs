@@ -165,4 +165,22 @@ mod tests {
             assert!(check_name_and_version(bad).is_err(), "{bad}");
         }
     }
+
+    #[test]
+    fn a_region_is_lowercase_parts_and_a_number() {
+        for good in ["us-east-1", "ap-southeast-2", "us-gov-west-1", "eu-central-12"] {
+            assert_eq!(check_region(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "us--1",
+            "us-EAST-1",
+            "US-east-1",
+            "us-east",
+            "us-east-123",
+            "useast-1",
+            "us-east-a",
+        ] {
+            assert!(check_region(bad).is_err(), "{bad}");
+        }
+    }
 }

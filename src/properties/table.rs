@@ -211,6 +211,12 @@ mod tests {
     }
 
     #[test]
+    fn service_token_and_service_timeout_are_cloudformation_s_not_the_version_s() {
+        assert_eq!(CLOUDFORMATION_PROPERTIES, ["ServiceToken", "ServiceTimeout"]);
+        assert!(CLOUDFORMATION_PROPERTIES.iter().all(|p| !PROPERTIES.contains(p)));
+    }
+
+    #[test]
     fn the_readme_lists_every_property_in_table_order_with_what_a_change_does() {
         let rows = readme_rows();
         let listed: Vec<String> = rows.iter().flat_map(|(names, _)| names.clone()).collect();
